@@ -1,0 +1,519 @@
+//! The one place that talks to git. Every call carries context (which ref, which path,
+//! which oid) so an error says what was being done. Records and proposal branches are
+//! written with plumbing (trees and commits built in the object database), so the
+//! user's working tree and index are never touched; only a deploy or rollback onto the
+//! checked-out branch updates the working tree, and only when it was clean.
+
+use crate::clock::Timestamp;
+use anyhow::{anyhow, bail, Context, Result};
+use git2::{ObjectType, Oid, Repository, Signature, Time};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub use git2::Oid as ObjectId;
+
+/// A target repository.
+pub struct Git {
+    repo: Repository,
+}
+
+/// The outcome of reverting a commit onto a branch, computed without touching files.
+pub enum RevertOutcome {
+    /// The revert commit was created (not yet on any branch).
+    Clean(Oid),
+    /// The revert would conflict in these paths; nothing was written.
+    Conflict(Vec<String>),
+}
+
+impl Git {
+    /// Opens the repository at `path` (or one of its parents).
+    pub fn open(path: &Path) -> Result<Git> {
+        let repo = Repository::discover(path)
+            .with_context(|| format!("{} is not inside a git repository", path.display()))?;
+        Ok(Git { repo })
+    }
+
+    /// The working tree's root, or the git dir of a bare repository.
+    pub fn root(&self) -> PathBuf {
+        self.repo
+            .workdir()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| self.repo.path().to_path_buf())
+    }
+
+    /// `.git/improve/`: local, unversioned state (lock, trigger spool, anchor).
+    pub fn local_dir(&self) -> Result<PathBuf> {
+        let dir = self.repo.path().join("improve");
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        Ok(dir)
+    }
+
+    pub fn is_bare(&self) -> bool {
+        self.repo.is_bare()
+    }
+
+    /// The oid a ref points at, if it exists. Accepts short branch names.
+    pub fn ref_oid(&self, name: &str) -> Result<Option<Oid>> {
+        let full = full_ref(name);
+        match self.repo.find_reference(&full) {
+            Ok(r) => Ok(Some(
+                r.peel_to_commit()
+                    .with_context(|| format!("{full} does not point at a commit"))?
+                    .id(),
+            )),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("reading {full}")),
+        }
+    }
+
+    /// Resolves a revision (oid, branch, tag) to a commit id.
+    pub fn resolve(&self, rev: &str) -> Result<Oid> {
+        let obj = self
+            .repo
+            .revparse_single(rev)
+            .with_context(|| format!("cannot resolve {rev:?}"))?;
+        Ok(obj
+            .peel_to_commit()
+            .with_context(|| format!("{rev:?} is not a commit"))?
+            .id())
+    }
+
+    /// The branch HEAD points at (short name), if HEAD is on a branch.
+    pub fn head_branch(&self) -> Option<String> {
+        let head = self.repo.head().ok()?;
+        if !head.is_branch() {
+            return None;
+        }
+        head.shorthand().map(str::to_string)
+    }
+
+    /// True when no tracked file differs from HEAD in the index or working tree.
+    /// Untracked files (typically the logs the system is writing) do not count.
+    pub fn is_clean(&self) -> Result<bool> {
+        if self.repo.is_bare() {
+            return Ok(true);
+        }
+        let mut opts = git2::StatusOptions::new();
+        opts.include_untracked(false).include_ignored(false);
+        let statuses = self
+            .repo
+            .statuses(Some(&mut opts))
+            .context("reading the working tree status")?;
+        Ok(statuses.iter().all(|s| s.status() == git2::Status::CURRENT))
+    }
+
+    /// Reads the file at `path` in `commit`, if present.
+    pub fn read_file(&self, commit: Oid, path: &str) -> Result<Option<Vec<u8>>> {
+        let tree = self.tree_of(commit)?;
+        match tree.get_path(Path::new(path)) {
+            Ok(entry) => {
+                if entry.kind() != Some(ObjectType::Blob) {
+                    return Ok(None);
+                }
+                let blob = self
+                    .repo
+                    .find_blob(entry.id())
+                    .with_context(|| format!("reading blob {path} at {commit}"))?;
+                Ok(Some(blob.content().to_vec()))
+            }
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("looking up {path} at {commit}")),
+        }
+    }
+
+    /// True when `path` in `commit` is a symbolic link (never followed for writing).
+    pub fn is_symlink(&self, commit: Oid, path: &str) -> Result<bool> {
+        let tree = self.tree_of(commit)?;
+        // Any symlink along the path leads out of what we can reason about.
+        let mut prefix = String::new();
+        for comp in path.split('/') {
+            if !prefix.is_empty() {
+                prefix.push('/');
+            }
+            prefix.push_str(comp);
+            if let Ok(e) = tree.get_path(Path::new(&prefix)) {
+                if e.filemode() == 0o120000 {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    /// The file names directly below `dir` in `commit` (empty when absent).
+    pub fn list_dir(&self, commit: Oid, dir: &str) -> Result<Vec<String>> {
+        let tree = self.tree_of(commit)?;
+        let sub = if dir.is_empty() {
+            tree
+        } else {
+            match tree.get_path(Path::new(dir)) {
+                Ok(e) => match self.repo.find_tree(e.id()) {
+                    Ok(t) => t,
+                    Err(_) => return Ok(vec![]),
+                },
+                Err(_) => return Ok(vec![]),
+            }
+        };
+        Ok(sub
+            .iter()
+            .filter_map(|e| e.name().map(str::to_string))
+            .collect())
+    }
+
+    /// All file paths below the root of `commit` (for tests and checks).
+    pub fn list_files(&self, commit: Oid) -> Result<Vec<String>> {
+        let tree = self.tree_of(commit)?;
+        let mut out = vec![];
+        tree.walk(git2::TreeWalkMode::PreOrder, |dir, e| {
+            if e.kind() == Some(ObjectType::Blob) {
+                out.push(format!("{dir}{}", e.name().unwrap_or("")));
+            }
+            git2::TreeWalkResult::Ok
+        })
+        .context("walking a tree")?;
+        Ok(out)
+    }
+
+    fn tree_of(&self, commit: Oid) -> Result<git2::Tree<'_>> {
+        self.repo
+            .find_commit(commit)
+            .with_context(|| format!("commit {commit} not found"))?
+            .tree()
+            .with_context(|| format!("tree of {commit}"))
+    }
+
+    /// Builds a commit from `parent`'s tree with `changes` applied (path -> new
+    /// content, or None to delete) and returns its id. No ref is moved.
+    pub fn commit_changes(
+        &self,
+        parent: Option<Oid>,
+        changes: &BTreeMap<String, Option<Vec<u8>>>,
+        message: &str,
+        when: Timestamp,
+    ) -> Result<Oid> {
+        let base = match parent {
+            Some(p) => Some(self.tree_of(p)?),
+            None => None,
+        };
+        let tree_id = self.build_tree(base.as_ref(), changes, "")?;
+        let parents: Vec<git2::Commit> = match parent {
+            Some(p) => vec![self.repo.find_commit(p)?],
+            None => vec![],
+        };
+        self.commit_tree(tree_id, &parents.iter().collect::<Vec<_>>(), message, when)
+    }
+
+    /// Creates a commit object for `tree` with `parents`.
+    pub fn commit_tree(
+        &self,
+        tree: Oid,
+        parents: &[&git2::Commit],
+        message: &str,
+        when: Timestamp,
+    ) -> Result<Oid> {
+        let sig = self.signature(when)?;
+        let tree = self.repo.find_tree(tree)?;
+        self.repo
+            .commit(None, &sig, &sig, message, &tree, parents)
+            .context("writing a commit")
+    }
+
+    fn build_tree(
+        &self,
+        base: Option<&git2::Tree>,
+        changes: &BTreeMap<String, Option<Vec<u8>>>,
+        prefix: &str,
+    ) -> Result<Oid> {
+        let mut builder = self.repo.treebuilder(base)?;
+        // Group changes by their first path component below `prefix`.
+        let mut subdirs: BTreeMap<String, BTreeMap<String, Option<Vec<u8>>>> = BTreeMap::new();
+        for (path, content) in changes {
+            match path.split_once('/') {
+                Some((dir, rest)) => {
+                    subdirs
+                        .entry(dir.to_string())
+                        .or_default()
+                        .insert(rest.to_string(), content.clone());
+                }
+                None => match content {
+                    Some(bytes) => {
+                        let blob = self.repo.blob(bytes)?;
+                        // Keep an existing executable bit.
+                        let mode = base
+                            .and_then(|t| t.get_name(path))
+                            .map(|e| e.filemode())
+                            .filter(|m| *m == 0o100755)
+                            .unwrap_or(0o100644);
+                        builder
+                            .insert(path, blob, mode)
+                            .with_context(|| format!("writing {prefix}{path}"))?;
+                    }
+                    None => {
+                        if builder.get(path)?.is_some() {
+                            builder.remove(path)?;
+                        }
+                    }
+                },
+            }
+        }
+        for (dir, sub) in subdirs {
+            let existing = base
+                .and_then(|t| t.get_name(&dir))
+                .filter(|e| e.kind() == Some(ObjectType::Tree))
+                .map(|e| self.repo.find_tree(e.id()))
+                .transpose()?;
+            let id = self.build_tree(existing.as_ref(), &sub, &format!("{prefix}{dir}/"))?;
+            let empty = self.repo.find_tree(id)?.is_empty();
+            if empty {
+                if builder.get(&dir)?.is_some() {
+                    builder.remove(&dir)?;
+                }
+            } else {
+                builder.insert(&dir, id, 0o040000)?;
+            }
+        }
+        Ok(builder.write()?)
+    }
+
+    /// Moves (or creates) `name` to `new`, but only if it still points at `expected`
+    /// (None: must not exist). Two writers can never lose each other's work.
+    pub fn update_ref(&self, name: &str, new: Oid, expected: Option<Oid>, msg: &str) -> Result<()> {
+        let full = full_ref(name);
+        match expected {
+            Some(old) => {
+                self.repo
+                    .reference_matching(&full, new, true, old, msg)
+                    .with_context(|| {
+                        format!("updating {full} from {old} to {new} (moved meanwhile?)")
+                    })?;
+            }
+            None => {
+                self.repo
+                    .reference(&full, new, false, msg)
+                    .with_context(|| format!("creating {full} at {new} (exists already?)"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates a tag ref; an existing tag at the same target is fine, another is an error.
+    pub fn tag(&self, name: &str, target: Oid) -> Result<()> {
+        let full = format!("refs/tags/{name}");
+        if let Ok(r) = self.repo.find_reference(&full) {
+            if r.target() == Some(target) {
+                return Ok(());
+            }
+            bail!("tag {name} exists and points elsewhere");
+        }
+        self.repo
+            .reference(&full, target, false, "improve: tag")
+            .with_context(|| format!("creating tag {name}"))?;
+        Ok(())
+    }
+
+    pub fn delete_ref(&self, name: &str) -> Result<()> {
+        let full = full_ref(name);
+        if let Ok(mut r) = self.repo.find_reference(&full) {
+            r.delete().with_context(|| format!("deleting {full}"))?;
+        }
+        Ok(())
+    }
+
+    /// True when `ancestor` is `descendant` or one of its ancestors.
+    pub fn is_ancestor(&self, ancestor: Oid, descendant: Oid) -> Result<bool> {
+        if ancestor == descendant {
+            return Ok(true);
+        }
+        self.repo
+            .graph_descendant_of(descendant, ancestor)
+            .with_context(|| format!("ancestry of {ancestor} and {descendant}"))
+    }
+
+    /// Commits reachable from `to` but not from `from`, oldest first.
+    pub fn commits_between(&self, from: Option<Oid>, to: Oid) -> Result<Vec<Oid>> {
+        let mut walk = self.repo.revwalk()?;
+        walk.push(to)?;
+        if let Some(f) = from {
+            walk.hide(f)?;
+        }
+        walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)?;
+        walk.map(|r| r.context("walking history")).collect()
+    }
+
+    pub fn message(&self, commit: Oid) -> Result<String> {
+        Ok(self
+            .repo
+            .find_commit(commit)
+            .with_context(|| format!("commit {commit}"))?
+            .message()
+            .unwrap_or("")
+            .to_string())
+    }
+
+    pub fn parents(&self, commit: Oid) -> Result<Vec<Oid>> {
+        Ok(self.repo.find_commit(commit)?.parent_ids().collect())
+    }
+
+    pub fn author(&self, commit: Oid) -> Result<String> {
+        let c = self.repo.find_commit(commit)?;
+        let a = c.author();
+        Ok(a.name().unwrap_or("unknown").to_string())
+    }
+
+    pub fn tree_id(&self, commit: Oid) -> Result<Oid> {
+        Ok(self.repo.find_commit(commit)?.tree_id())
+    }
+
+    /// Reverts `commit` on top of `onto` in memory. A conflict writes nothing.
+    pub fn revert(
+        &self,
+        commit: Oid,
+        onto: Oid,
+        message: &str,
+        when: Timestamp,
+    ) -> Result<RevertOutcome> {
+        let c = self.repo.find_commit(commit)?;
+        let o = self.repo.find_commit(onto)?;
+        let mut index = self
+            .repo
+            .revert_commit(&c, &o, 0, None)
+            .with_context(|| format!("reverting {commit} onto {onto}"))?;
+        if index.has_conflicts() {
+            let mut paths = vec![];
+            for conflict in index.conflicts()? {
+                let conflict = conflict?;
+                let entry = conflict.our.or(conflict.their).or(conflict.ancestor);
+                if let Some(e) = entry {
+                    paths.push(String::from_utf8_lossy(&e.path).to_string());
+                }
+            }
+            return Ok(RevertOutcome::Conflict(paths));
+        }
+        let tree = index.write_tree_to(&self.repo)?;
+        let id = self.commit_tree(tree, &[&o], message, when)?;
+        Ok(RevertOutcome::Clean(id))
+    }
+
+    /// Moves branch `name` from `old` to `new` and, when it is checked out in a clean
+    /// working tree, brings the files along (only the files that differ are written).
+    pub fn advance_branch(&self, name: &str, old: Oid, new: Oid, msg: &str) -> Result<()> {
+        let checked_out = !self.repo.is_bare() && self.head_branch().as_deref() == Some(name);
+        if checked_out {
+            if !self.is_clean()? {
+                bail!("the working tree has uncommitted changes; refusing to move {name}");
+            }
+            let tree = self.repo.find_commit(new)?.tree()?;
+            let mut co = git2::build::CheckoutBuilder::new();
+            co.safe();
+            self.repo
+                .checkout_tree(tree.as_object(), Some(&mut co))
+                .with_context(|| format!("updating the working tree to {new}"))?;
+        }
+        self.update_ref(name, new, Some(old), msg)?;
+        if checked_out {
+            // The index must match the new HEAD so the tree reads as clean.
+            let mut index = self.repo.index()?;
+            index.read_tree(&self.repo.find_commit(new)?.tree()?)?;
+            index.write()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the tree of `commit` into `dir` (a throwaway worktree for tests).
+    pub fn export_tree(&self, commit: Oid, dir: &Path) -> Result<()> {
+        let tree = self.tree_of(commit)?;
+        let mut co = git2::build::CheckoutBuilder::new();
+        co.force().target_dir(dir).recreate_missing(true);
+        self.repo
+            .checkout_tree(tree.as_object(), Some(&mut co))
+            .with_context(|| format!("exporting {commit} to {}", dir.display()))
+    }
+
+    /// The upstream of a local branch, if one is configured and known locally.
+    pub fn upstream_oid(&self, branch: &str) -> Result<Option<Oid>> {
+        let b = match self.repo.find_branch(branch, git2::BranchType::Local) {
+            Ok(b) => b,
+            Err(_) => return Ok(None),
+        };
+        match b.upstream() {
+            Ok(u) => Ok(u.get().target()),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// Branch names under a prefix (e.g. `improve/proposal/`).
+    pub fn branches_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Oid)>> {
+        let mut out = vec![];
+        for r in self
+            .repo
+            .references_glob(&format!("refs/heads/{prefix}*"))?
+        {
+            let r = r?;
+            if let (Some(name), Some(oid)) = (r.shorthand(), r.target()) {
+                out.push((name.to_string(), oid));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The committer identity: the repository's `user.name`/`user.email`, else the
+    /// tool's own; the time is the (possibly simulated) clock.
+    fn signature(&self, when: Timestamp) -> Result<Signature<'static>> {
+        let cfg = self.repo.config().ok();
+        let get = |k: &str| cfg.as_ref().and_then(|c| c.get_string(k).ok());
+        let name = std::env::var("GIT_COMMITTER_NAME")
+            .ok()
+            .or_else(|| get("user.name"))
+            .unwrap_or_else(|| "improve".into());
+        let email = std::env::var("GIT_COMMITTER_EMAIL")
+            .ok()
+            .or_else(|| get("user.email"))
+            .unwrap_or_else(|| "improve@localhost".into());
+        Signature::new(&name, &email, &Time::new(when.timestamp(), 0))
+            .map_err(|e| anyhow!("bad committer identity {name:?} <{email}>: {e}"))
+    }
+
+    /// Runs the system git for network operations (push, fetch), so the user's
+    /// credentials and transports apply. No shell; never a force refspec.
+    pub fn run_git(&self, args: &[&str]) -> Result<String> {
+        if args
+            .iter()
+            .any(|a| a.starts_with('+') || *a == "--force" || *a == "-f")
+        {
+            bail!("refusing to run a forcing git command: {args:?}");
+        }
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(self.repo.path())
+            .args(args)
+            .output()
+            .with_context(|| format!("running git {}", args.join(" ")))?;
+        if !out.status.success() {
+            bail!(
+                "git {} failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).to_string())
+    }
+}
+
+/// `main` -> `refs/heads/main`; full names pass through.
+pub fn full_ref(name: &str) -> String {
+    if name.starts_with("refs/") {
+        name.to_string()
+    } else {
+        format!("refs/heads/{name}")
+    }
+}
+
+/// Parses commit trailers (`Key: value` lines in the last paragraph).
+pub fn trailers(message: &str) -> BTreeMap<String, String> {
+    let last = message.trim_end().rsplit("\n\n").next().unwrap_or("");
+    last.lines()
+        .filter_map(|l| l.split_once(": "))
+        .filter(|(k, _)| !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        .map(|(k, v)| (k.to_string(), v.trim().to_string()))
+        .collect()
+}

@@ -1,0 +1,105 @@
+//! OBSERVE: read the system's JSONL logs since the last cycle and reduce them to
+//! aggregates, per-unit samples (for the statistics of later phases) and anomaly
+//! evidence. Reading is streaming and incremental (per-file cursors), files are read
+//! in parallel and their aggregates merged, and a malformed line is skipped and
+//! counted with file:line — one bad file never aborts a cycle.
+
+use crate::clock::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Where reading of one file stopped (persisted in `state.json` on the records branch).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Cursor {
+    /// Byte offset just after the last complete line read.
+    pub offset: u64,
+    /// Lines consumed so far (so skipped lines are reported with their real number).
+    pub line: u64,
+    pub inode: u64,
+    pub size: u64,
+}
+
+/// Per-file cursors keyed by the path relative to the repository root.
+pub type Cursors = BTreeMap<String, Cursor>;
+
+/// One piece of traceable evidence (V5): where, when, what.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub file: String,
+    pub line: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ts: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+/// A line that was not used, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Skipped {
+    pub file: String,
+    pub line: u64,
+    pub reason: String,
+}
+
+/// Occurrences of one anomaly type in the window.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AnomalyStat {
+    pub count: u64,
+    /// Count by severity (info, warn, error, ...).
+    pub by_severity: BTreeMap<String, u64>,
+    /// Distinct explorations it occurred in.
+    pub explorations: u64,
+    /// The first occurrences (capped), as evidence.
+    pub evidence: Vec<Evidence>,
+    /// Context counts that help attribution: node types, states, decision types
+    /// seen where the anomaly occurred (e.g. `state:SEEKING`, `node_type:moment`).
+    pub context: BTreeMap<String, u64>,
+}
+
+/// A health value past its configured threshold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Breach {
+    pub metric: String,
+    pub value: f64,
+    pub threshold: f64,
+    pub evidence: Evidence,
+}
+
+/// Everything one cycle learned from the logs.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Observation {
+    /// Window-level values by metric name (see `METRICS` for the names).
+    pub metrics: BTreeMap<String, f64>,
+    /// Counts that are not rates: termination reasons, protocol/skill usage, ...
+    pub counts: BTreeMap<String, u64>,
+    /// Per-unit samples by variant ("control" when untagged) then metric, for
+    /// canary/A/B judging and the post-deploy monitor. Bounded (reservoir).
+    pub samples: BTreeMap<String, BTreeMap<String, Vec<f64>>>,
+    pub anomalies: BTreeMap<String, AnomalyStat>,
+    pub breaches: Vec<Breach>,
+    /// The first skipped lines (capped) and the total.
+    pub skipped: Vec<Skipped>,
+    pub skipped_total: u64,
+    pub files_read: u64,
+    pub lines_read: u64,
+    pub bytes_read: u64,
+    /// Earliest and latest timestamps seen in the window.
+    pub first_ts: Option<String>,
+    pub last_ts: Option<String>,
+}
+
+impl Observation {
+    /// True when there was nothing new to look at.
+    pub fn is_empty(&self) -> bool {
+        self.lines_read == 0
+    }
+}
+
+/// The window of one cycle: lines stamped outside it are not counted.
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    pub start: Timestamp,
+    pub end: Timestamp,
+}

@@ -1,0 +1,231 @@
+//! The `improve/records` branch: everything the tool records, committed by the tool
+//! alone, fast-forward only, written with plumbing. A phase gathers its writes in a
+//! [`Tx`] and lands them as one commit with an expected-old ref update, so a record is
+//! either wholly there or not at all, and a concurrent writer fails instead of losing
+//! data. Every Tx carries at least one audit entry (V2).
+
+use crate::audit::{self, AuditEntry};
+use crate::clock::{fmt_ts, Timestamp};
+use crate::git::Git;
+use anyhow::{bail, Context, Result};
+use git2::Oid;
+use serde::{de::DeserializeOwned, Serialize};
+use std::collections::BTreeMap;
+
+/// Read access to the records branch at one tip.
+pub struct Records<'g> {
+    pub git: &'g Git,
+    pub branch: String,
+    pub tip: Option<Oid>,
+}
+
+impl<'g> Records<'g> {
+    pub fn open(git: &'g Git, branch: &str) -> Result<Records<'g>> {
+        let tip = git.ref_oid(branch)?;
+        Ok(Records {
+            git,
+            branch: branch.to_string(),
+            tip,
+        })
+    }
+
+    /// Re-reads the tip (after a commit by this process).
+    pub fn refresh(&mut self) -> Result<()> {
+        self.tip = self.git.ref_oid(&self.branch)?;
+        Ok(())
+    }
+
+    pub fn exists(&self) -> bool {
+        self.tip.is_some()
+    }
+
+    pub fn read(&self, path: &str) -> Result<Option<Vec<u8>>> {
+        match self.tip {
+            Some(t) => self.git.read_file(t, path),
+            None => Ok(None),
+        }
+    }
+
+    pub fn read_string(&self, path: &str) -> Result<Option<String>> {
+        Ok(self
+            .read(path)?
+            .map(|b| String::from_utf8_lossy(&b).into_owned()))
+    }
+
+    pub fn read_json<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>> {
+        match self.read(path)? {
+            Some(b) => Ok(Some(
+                serde_json::from_slice(&b).with_context(|| format!("records: {path}"))?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    pub fn read_yaml<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>> {
+        match self.read(path)? {
+            Some(b) => Ok(Some(
+                serde_yaml::from_slice(&b).with_context(|| format!("records: {path}"))?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// Names directly below `dir`, sorted.
+    pub fn list(&self, dir: &str) -> Result<Vec<String>> {
+        let mut v = match self.tip {
+            Some(t) => self.git.list_dir(t, dir)?,
+            None => vec![],
+        };
+        v.sort();
+        Ok(v)
+    }
+
+    /// The next free id with `prefix` (`P-`, `D-`, `C-`) among the names in `dir`.
+    pub fn next_id(&self, dir: &str, prefix: &str, width: usize) -> Result<String> {
+        let max = self
+            .list(dir)?
+            .iter()
+            .filter_map(|n| n.strip_prefix(prefix))
+            .filter_map(|n| n.split('.').next())
+            .filter_map(|n| n.parse::<u64>().ok())
+            .max()
+            .unwrap_or(0);
+        Ok(format!("{prefix}{:0width$}", max + 1))
+    }
+
+    /// Starts a transaction on the current tip.
+    pub fn tx(&self) -> Tx {
+        Tx {
+            base: self.tip,
+            writes: BTreeMap::new(),
+            appends: BTreeMap::new(),
+            audit: vec![],
+        }
+    }
+}
+
+/// A set of record writes that land as one commit.
+#[must_use = "a Tx does nothing until committed"]
+pub struct Tx {
+    base: Option<Oid>,
+    writes: BTreeMap<String, Option<Vec<u8>>>,
+    appends: BTreeMap<String, Vec<u8>>,
+    audit: Vec<audit::Pending>,
+}
+
+impl Tx {
+    pub fn put(&mut self, path: &str, bytes: Vec<u8>) {
+        self.writes.insert(path.to_string(), Some(bytes));
+    }
+
+    pub fn put_json<T: Serialize>(&mut self, path: &str, value: &T) -> Result<()> {
+        let mut b = serde_json::to_vec_pretty(value)?;
+        b.push(b'\n');
+        self.put(path, b);
+        Ok(())
+    }
+
+    pub fn put_yaml<T: Serialize>(&mut self, path: &str, value: &T) -> Result<()> {
+        self.put(path, serde_yaml::to_string(value)?.into_bytes());
+        Ok(())
+    }
+
+    pub fn delete(&mut self, path: &str) {
+        self.writes.insert(path.to_string(), None);
+    }
+
+    /// Appends bytes to a file (JSONL, CSV) at commit time.
+    pub fn append(&mut self, path: &str, bytes: &[u8]) {
+        self.appends
+            .entry(path.to_string())
+            .or_default()
+            .extend_from_slice(bytes);
+    }
+
+    /// Records an audit entry for this transaction (hashed and chained at commit).
+    pub fn audit(&mut self, phase: &str, action: &str, subject: &str, detail: serde_json::Value) {
+        self.audit.push(audit::Pending {
+            phase: phase.to_string(),
+            action: action.to_string(),
+            subject: subject.to_string(),
+            detail,
+        });
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.writes.is_empty() && self.appends.is_empty() && self.audit.is_empty()
+    }
+
+    /// Lands the transaction as one commit on the records branch. Refuses a Tx
+    /// without an audit entry (V2). Returns the new tip.
+    pub fn commit(
+        self,
+        records: &mut Records,
+        cycle: &str,
+        now: Timestamp,
+        summary: &str,
+    ) -> Result<Oid> {
+        if self.audit.is_empty() {
+            bail!("internal: records commit without an audit entry ({summary})");
+        }
+        let git = records.git;
+        if git.ref_oid(&records.branch)? != self.base {
+            bail!(
+                "the records branch {} moved while this cycle ran; nothing was written",
+                records.branch
+            );
+        }
+        let mut changes = self.writes;
+        for (path, extra) in self.appends {
+            let mut current = match changes.get(&path) {
+                Some(Some(b)) => b.clone(),
+                Some(None) => vec![],
+                None => match self.base {
+                    Some(b) => git.read_file(b, &path)?.unwrap_or_default(),
+                    None => vec![],
+                },
+            };
+            if !current.is_empty() && !current.ends_with(b"\n") {
+                current.push(b'\n');
+            }
+            current.extend_from_slice(&extra);
+            changes.insert(path, Some(current));
+        }
+        // Chain the audit entries after the current head of the log.
+        let mut head = audit::head(git, self.base)?;
+        let mut audit_lines: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        for p in self.audit {
+            let entry = AuditEntry::chain(&head, now, cycle, p);
+            let path = audit::file_for(now, head.file.as_deref());
+            let line = entry.to_line();
+            head = audit::Head {
+                seq: entry.seq,
+                hash: entry.hash.clone(),
+                file: Some(path.clone()),
+            };
+            audit_lines
+                .entry(path)
+                .or_default()
+                .extend_from_slice(&line);
+        }
+        for (path, lines) in audit_lines {
+            let mut current = match self.base {
+                Some(b) => git.read_file(b, &path)?.unwrap_or_default(),
+                None => vec![],
+            };
+            current.extend_from_slice(&lines);
+            changes.insert(path, Some(current));
+        }
+        let message = format!(
+            "improve: {summary}\n\nImprove-Cycle: {cycle}\nImprove-Time: {}\n",
+            fmt_ts(now)
+        );
+        crate::crash::point("records-before-commit");
+        let new = git.commit_changes(self.base, &changes, &message, now)?;
+        git.update_ref(&records.branch, new, self.base, "improve: records")?;
+        crate::crash::point("records-after-commit");
+        audit::save_anchor(git, new, &head)?;
+        records.tip = Some(new);
+        Ok(new)
+    }
+}
