@@ -3,12 +3,22 @@
 //! deploy, learn), plus the records store, the audit log, health and invariants.
 //! `main.rs` only parses the command line and maps errors to exit codes.
 
+pub mod app;
 pub mod audit;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod crash;
+pub mod cycle;
+pub mod deploy;
+pub mod diagnose;
 pub mod error;
 pub mod fsutil;
 pub mod git;
+pub mod learn;
+pub mod lifecycle;
+pub mod lock;
 pub mod observe;
+pub mod propose;
 pub mod records;
+pub mod triggers;

@@ -100,6 +100,7 @@ impl<'g> Records<'g> {
             writes: BTreeMap::new(),
             appends: BTreeMap::new(),
             audit: vec![],
+            csv_headers: BTreeMap::new(),
         }
     }
 }
@@ -111,6 +112,7 @@ pub struct Tx {
     writes: BTreeMap<String, Option<Vec<u8>>>,
     appends: BTreeMap<String, Vec<u8>>,
     audit: Vec<audit::Pending>,
+    csv_headers: BTreeMap<String, String>,
 }
 
 impl Tx {
@@ -140,6 +142,13 @@ impl Tx {
             .entry(path.to_string())
             .or_default()
             .extend_from_slice(bytes);
+    }
+
+    /// Appends CSV rows, writing `header` first when the file is new.
+    pub fn append_csv(&mut self, path: &str, header: &str, rows: &str) {
+        self.csv_headers
+            .insert(path.to_string(), header.to_string());
+        self.append(path, rows.as_bytes());
     }
 
     /// Records an audit entry for this transaction (hashed and chained at commit).
@@ -185,6 +194,11 @@ impl Tx {
                     None => vec![],
                 },
             };
+            if current.is_empty() {
+                if let Some(h) = self.csv_headers.get(&path) {
+                    current.extend_from_slice(h.as_bytes());
+                }
+            }
             if !current.is_empty() && !current.ends_with(b"\n") {
                 current.push(b'\n');
             }

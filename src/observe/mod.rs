@@ -103,3 +103,14 @@ pub struct Window {
     pub start: Timestamp,
     pub end: Timestamp,
 }
+
+// TEMP STUB: replaced by the observe helper's implementation at merge.
+pub fn run(
+    _root: &std::path::Path,
+    _cfg: &crate::config::Config,
+    cursors: &Cursors,
+    _window: Window,
+    _now: Timestamp,
+) -> anyhow::Result<(Observation, Cursors)> {
+    Ok((Observation::default(), cursors.clone()))
+}

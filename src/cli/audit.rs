@@ -1,0 +1,48 @@
+//! `improve audit verify`: check the hash chain of the audit log.
+
+use crate::app::App;
+use crate::audit;
+use crate::records::Records;
+use anyhow::Result;
+
+/// The hash-chained audit log.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: AuditCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum AuditCommand {
+    /// Verify the chain: any edit, deletion, reordering or truncation of an entry, or
+    /// a rewrite of the records branch, fails (exit 1).
+    Verify,
+}
+
+pub fn run(app: &App, args: Args) -> Result<i32> {
+    match args.command {
+        AuditCommand::Verify => {
+            let git = app.git()?;
+            let cfg = app.config(&git)?;
+            let records = Records::open(&git, &cfg.records_branch)?;
+            let v = audit::verify(&git, records.tip)?;
+            if app.json {
+                crate::cli::print_json(&v)?;
+            } else if v.ok() {
+                app.say(format!(
+                    "audit log OK: {} entries in {} files, chain intact",
+                    v.entries, v.files
+                ));
+            } else {
+                println!(
+                    "audit log FAILED verification ({} entries read):",
+                    v.entries
+                );
+                for p in &v.problems {
+                    println!("  {p}");
+                }
+            }
+            Ok(if v.ok() { 0 } else { 1 })
+        }
+    }
+}

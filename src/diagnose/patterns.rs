@@ -1,0 +1,380 @@
+//! Pattern detection: recurring anomalies from this window, drift and correlations over
+//! the metrics history, threshold breaches from health. A single occurrence is never a
+//! pattern, and a pattern whose metric is healthy is recorded but not acted on.
+
+use super::{detect, Pattern, PatternKind};
+use crate::config::{Config, Direction};
+use crate::observe::Observation;
+use crate::records::Records;
+use anyhow::Result;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// The metrics history: one row per cycle, aligned series per metric.
+#[derive(Debug, Default, Clone)]
+pub struct History {
+    pub cycles: Vec<(String, String)>,
+    pub series: BTreeMap<String, Vec<Option<f64>>>,
+}
+
+pub const METRICS_HEADER: &str = "cycle,ts,metric,value\n";
+
+impl History {
+    /// Reads every `metrics/*.csv` on the records branch.
+    pub fn load(records: &Records) -> Result<History> {
+        let mut rows: Vec<(String, String, String, f64)> = vec![];
+        for f in records.list("metrics")? {
+            let Some(bytes) = records.read(&format!("metrics/{f}"))? else {
+                continue;
+            };
+            let mut rdr = csv::Reader::from_reader(bytes.as_slice());
+            for rec in rdr.records().flatten() {
+                if let (Some(c), Some(t), Some(m), Some(v)) =
+                    (rec.get(0), rec.get(1), rec.get(2), rec.get(3))
+                {
+                    if let Ok(v) = v.parse::<f64>() {
+                        rows.push((c.to_string(), t.to_string(), m.to_string(), v));
+                    }
+                }
+            }
+        }
+        let mut h = History::default();
+        for (c, t, m, v) in rows {
+            h.push_value(&c, &t, &m, v);
+        }
+        Ok(h)
+    }
+
+    fn push_value(&mut self, cycle: &str, ts: &str, metric: &str, v: f64) {
+        if self.cycles.last().map(|(c, _)| c.as_str()) != Some(cycle) {
+            self.cycles.push((cycle.to_string(), ts.to_string()));
+            for s in self.series.values_mut() {
+                s.push(None);
+            }
+        }
+        let n = self.cycles.len();
+        let s = self
+            .series
+            .entry(metric.to_string())
+            .or_insert_with(|| vec![None; n]);
+        if s.len() < n {
+            s.resize(n, None);
+        }
+        s[n - 1] = Some(v);
+    }
+
+    /// Appends this cycle's window metrics as a new history row.
+    pub fn push_cycle(&mut self, cycle: &str, ts: &str, metrics: &BTreeMap<String, f64>) {
+        for (m, v) in metrics {
+            if v.is_finite() {
+                self.push_value(cycle, ts, m, *v);
+            }
+        }
+    }
+
+    /// The CSV rows for one cycle's metrics.
+    pub fn csv_rows(cycle: &str, ts: &str, metrics: &BTreeMap<String, f64>) -> String {
+        let mut out = String::new();
+        for (m, v) in metrics {
+            if v.is_finite() {
+                out.push_str(&format!("{cycle},{ts},{m},{v}\n"));
+            }
+        }
+        out
+    }
+
+    pub fn values(&self, metric: &str) -> Vec<f64> {
+        self.series
+            .get(metric)
+            .map(|s| s.iter().flatten().copied().collect())
+            .unwrap_or_default()
+    }
+}
+
+/// How far a value is from its healthy level in the bad direction (0 when healthy,
+/// 1 for a value twice as bad); None when no healthy level is configured.
+pub fn unhealthiness(cfg: &Config, metric: &str, value: f64) -> Option<f64> {
+    let m = cfg.metric(metric)?;
+    let healthy = m.healthy?;
+    let gap = match m.direction {
+        Direction::Higher => healthy - value,
+        Direction::Lower => value - healthy,
+    };
+    let scale = healthy.abs().max(1e-9);
+    Some((gap / scale).max(0.0))
+}
+
+/// Detects all patterns of this cycle. `history` already includes this cycle's row.
+pub fn detect(obs: &Observation, history: &History, cfg: &Config) -> Vec<Pattern> {
+    let mut out = vec![];
+    recurring(obs, cfg, &mut out);
+    drift(history, cfg, &mut out);
+    correlations(history, cfg, &mut out);
+    breaches(obs, &mut out);
+    out
+}
+
+fn base(kind: PatternKind, subject: &str) -> Pattern {
+    Pattern {
+        kind,
+        subject: subject.to_string(),
+        occurrences: 0,
+        severity: 0.0,
+        impact: 0.0,
+        score: 0.0,
+        actionable: false,
+        why: String::new(),
+        evidence: vec![],
+        stats: json!({}),
+        layer: None,
+        rule: None,
+        confidence: 0.0,
+        explanation: String::new(),
+        metric: None,
+        features: vec![],
+        known: None,
+    }
+}
+
+fn total_steps(obs: &Observation) -> f64 {
+    let steps = obs.metrics.get("steps").copied().unwrap_or(0.0)
+        * obs.metrics.get("exploration_count").copied().unwrap_or(0.0);
+    if steps > 0.0 {
+        steps
+    } else {
+        (obs.lines_read as f64).max(1.0)
+    }
+}
+
+fn recurring(obs: &Observation, cfg: &Config, out: &mut Vec<Pattern>) {
+    let steps = total_steps(obs);
+    for (kind, stat) in &obs.anomalies {
+        if stat.count < cfg.triggers.pattern_threshold.max(2) {
+            continue; // a single occurrence is never a pattern
+        }
+        let weighted: f64 = stat
+            .by_severity
+            .iter()
+            .map(|(sev, n)| {
+                cfg.anomalies
+                    .severity_weight
+                    .get(sev.as_str())
+                    .copied()
+                    .unwrap_or(1.0)
+                    * *n as f64
+            })
+            .sum();
+        let rate = weighted / steps;
+        let noise = cfg.anomalies.min_weighted_rate.max(1e-9);
+        let mut p = base(PatternKind::RecurringAnomaly, kind);
+        p.occurrences = stat.count;
+        p.severity = rate / noise;
+        p.evidence = stat.evidence.clone();
+        let severe = stat
+            .by_severity
+            .keys()
+            .any(|s| s == "error" || s == "critical");
+        p.stats = json!({
+            "weighted_rate_per_step": rate,
+            "noise_rate": noise,
+            "by_severity": stat.by_severity,
+            "explorations": stat.explorations,
+            "context": stat.context,
+        });
+        p.features = vec![
+            1.0,
+            0.0,
+            0.0,
+            0.0,
+            (p.severity).min(10.0) / 10.0,
+            (stat.count as f64).ln_1p() / 10.0,
+            if severe { 1.0 } else { 0.0 },
+        ];
+        if p.severity < 1.0 {
+            p.why = format!(
+                "{} occurrences at a weighted rate of {:.3} per step, under the noise line {:.3}: not a problem to fix",
+                stat.count, rate, noise
+            );
+        } else {
+            p.actionable = true;
+            p.why = format!(
+                "{} occurrences in {} explorations, weighted rate {:.3} per step ({:.1}x the noise line)",
+                stat.count, stat.explorations, rate, p.severity
+            );
+        }
+        out.push(p);
+    }
+}
+
+fn drift(history: &History, cfg: &Config, out: &mut Vec<Pattern>) {
+    let alpha = 1.0 - cfg.triggers.significance;
+    for (metric, series) in &history.series {
+        let values: Vec<f64> = series.iter().flatten().copied().collect();
+        let direction = cfg.metric(metric).map(|m| m.direction).unwrap_or_default();
+        let Some(d) = detect::detect_drift(
+            metric,
+            &values,
+            direction,
+            cfg.triggers.drift_threshold,
+            alpha,
+            cfg.triggers.min_history,
+        ) else {
+            continue;
+        };
+        let mut p = base(PatternKind::MetricDrift, metric);
+        p.occurrences = d.n as u64;
+        p.severity = d.relative_trend.abs() / cfg.triggers.drift_threshold.max(1e-9);
+        p.stats = json!({
+            "relative_trend": d.relative_trend, "slope": d.slope, "p": d.p,
+            "method": d.method, "worsening": d.worsening, "n": d.n,
+        });
+        let (first_c, first_t) =
+            &history.cycles[history.cycles.len() - d.n.min(history.cycles.len())];
+        let (last_c, last_t) = history.cycles.last().cloned().unwrap_or_default();
+        p.evidence = vec![
+            crate::observe::Evidence {
+                file: format!("metrics ({first_c})"),
+                line: 0,
+                ts: Some(first_t.clone()),
+                value: values.get(values.len() - d.n.min(values.len())).copied(),
+                detail: format!("{metric} at the start of the trend"),
+            },
+            crate::observe::Evidence {
+                file: format!("metrics ({last_c})"),
+                line: 0,
+                ts: Some(last_t),
+                value: values.last().copied(),
+                detail: format!("{metric} now"),
+            },
+        ];
+        p.features = vec![
+            0.0,
+            1.0,
+            0.0,
+            0.0,
+            p.severity.min(10.0) / 10.0,
+            (d.n as f64).ln_1p() / 10.0,
+            0.0,
+        ];
+        let current = values.last().copied().unwrap_or(0.0);
+        let unhealthy = unhealthiness(cfg, metric, current);
+        p.impact = unhealthy.unwrap_or(d.relative_trend.abs());
+        if !d.worsening {
+            p.why = format!(
+                "{metric} is improving ({:+.1}% over {} cycles)",
+                d.relative_trend * 100.0,
+                d.n
+            );
+        } else if unhealthy == Some(0.0) {
+            p.why = format!(
+                "{metric} is worsening ({:+.1}% over {} cycles, p={:.3}) but still healthy at {current:.3}: watched, not fixed",
+                d.relative_trend * 100.0, d.n, d.p
+            );
+        } else {
+            p.actionable = true;
+            p.why = format!(
+                "{metric} is worsening ({:+.1}% over {} cycles, p={:.3}) and now {current:.3}",
+                d.relative_trend * 100.0,
+                d.n,
+                d.p
+            );
+        }
+        out.push(p);
+    }
+}
+
+fn correlations(history: &History, cfg: &Config, out: &mut Vec<Pattern>) {
+    let alpha = 1.0 - cfg.triggers.significance;
+    // Only guarded metrics: correlating every counter with every other is noise.
+    let guarded: BTreeMap<String, Vec<Option<f64>>> = history
+        .series
+        .iter()
+        .filter(|(k, _)| cfg.metric(k).is_some())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for c in detect::detect_correlations(
+        &guarded,
+        cfg.triggers.correlation_threshold,
+        alpha,
+        cfg.triggers.min_history,
+    ) {
+        let mut p = base(PatternKind::Correlation, &format!("{}~{}", c.a, c.b));
+        p.occurrences = c.n as u64;
+        p.severity = c.r.abs() / cfg.triggers.correlation_threshold.max(1e-9);
+        p.stats = json!({"r": c.r, "p": c.p, "n": c.n});
+        p.features = vec![
+            0.0,
+            0.0,
+            1.0,
+            0.0,
+            c.r.abs(),
+            (c.n as f64).ln_1p() / 10.0,
+            0.0,
+        ];
+        p.why = format!(
+            "{} and {} move together (r={:+.2}, p={:.3}, {} cycles): a lead for diagnosis, not a cause",
+            c.a, c.b, c.r, c.p, c.n
+        );
+        p.evidence = vec![crate::observe::Evidence {
+            file: "metrics".into(),
+            line: 0,
+            ts: history.cycles.last().map(|(_, t)| t.clone()),
+            value: Some(c.r),
+            detail: format!("pearson r over {} cycles", c.n),
+        }];
+        out.push(p);
+    }
+}
+
+fn breaches(obs: &Observation, out: &mut Vec<Pattern>) {
+    let mut by_metric: BTreeMap<&str, Vec<&crate::observe::Breach>> = BTreeMap::new();
+    for b in &obs.breaches {
+        by_metric.entry(b.metric.as_str()).or_default().push(b);
+    }
+    for (metric, list) in by_metric {
+        let worst = list
+            .iter()
+            .map(|b| {
+                if b.threshold != 0.0 {
+                    (b.value / b.threshold).abs()
+                } else {
+                    2.0
+                }
+            })
+            .fold(0.0f64, f64::max);
+        let mut p = base(PatternKind::ThresholdBreach, metric);
+        p.occurrences = list.len() as u64;
+        p.severity = worst;
+        p.impact = (worst - 1.0).max(0.0);
+        p.actionable = true;
+        p.stats = json!({"worst_ratio": worst, "urgency": urgency(worst)});
+        p.evidence = list.iter().take(20).map(|b| b.evidence.clone()).collect();
+        p.features = vec![
+            0.0,
+            0.0,
+            0.0,
+            1.0,
+            worst.min(10.0) / 10.0,
+            (list.len() as f64).ln_1p() / 10.0,
+            0.0,
+        ];
+        p.why = format!(
+            "{metric} crossed its threshold {} times (worst {:.2}x the threshold, urgency {})",
+            list.len(),
+            worst,
+            urgency(worst)
+        );
+        out.push(p);
+    }
+}
+
+/// Trigger urgency by value/threshold (DESIGN §3).
+pub fn urgency(ratio: f64) -> &'static str {
+    if ratio > 2.0 {
+        "critical"
+    } else if ratio > 1.5 {
+        "high"
+    } else {
+        "medium"
+    }
+}

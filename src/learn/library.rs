@@ -1,0 +1,195 @@
+//! The pattern library (`patterns/library.json`): which patterns were seen, how they
+//! were diagnosed, which fixes were tried and how each turned out. Proven fixes are
+//! proposed first, failed ones never again for the same pattern, and a pattern that
+//! comes back after a fix escalates one layer deeper.
+
+use crate::diagnose::{Layer, Pattern, PatternKind};
+use serde::{Deserialize, Serialize};
+
+pub const PATH: &str = "patterns/library.json";
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Library {
+    pub patterns: Vec<KnownPattern>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KnownPattern {
+    pub signature: String,
+    pub kind: PatternKind,
+    pub subject: String,
+    pub features: Vec<f64>,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub cycles_seen: u64,
+    /// Times it came back after a fix had been deployed.
+    pub recurrences: u64,
+    pub diagnoses: Vec<Diagnosis>,
+    pub fixes: Vec<Fix>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Diagnosis {
+    pub cycle: String,
+    pub layer: Option<Layer>,
+    pub rule: Option<String>,
+    pub confidence: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Pending,
+    Deployed,
+    Stable,
+    RolledBack,
+    Failed,
+    Rejected,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Fix {
+    pub proposal: String,
+    pub kind: String,
+    pub file: String,
+    pub name: String,
+    pub layer: Option<Layer>,
+    pub outcome: Outcome,
+    pub updated: String,
+}
+
+/// Cosine similarity of two feature vectors (0 when either is empty or zero).
+pub fn similarity(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len().min(b.len());
+    if n == 0 {
+        return 0.0;
+    }
+    let dot: f64 = (0..n).map(|i| a[i] * b[i]).sum();
+    let na: f64 = a[..n].iter().map(|x| x * x).sum::<f64>().sqrt();
+    let nb: f64 = b[..n].iter().map(|x| x * x).sum::<f64>().sqrt();
+    if na == 0.0 || nb == 0.0 {
+        0.0
+    } else {
+        dot / (na * nb)
+    }
+}
+
+impl Library {
+    pub fn get(&self, signature: &str) -> Option<&KnownPattern> {
+        self.patterns.iter().find(|p| p.signature == signature)
+    }
+
+    fn get_mut(&mut self, signature: &str) -> Option<&mut KnownPattern> {
+        self.patterns.iter_mut().find(|p| p.signature == signature)
+    }
+
+    /// The known pattern for `p`: same signature, else the most similar one of the
+    /// same kind at or above `threshold`.
+    pub fn find_similar(&self, p: &Pattern, threshold: f64) -> Option<&KnownPattern> {
+        if let Some(k) = self.get(&p.signature()) {
+            return Some(k);
+        }
+        self.patterns
+            .iter()
+            .filter(|k| k.kind == p.kind)
+            .map(|k| (similarity(&k.features, &p.features), k))
+            .filter(|(s, _)| *s >= threshold)
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, k)| k)
+    }
+
+    fn fixes_for<'a>(
+        &'a self,
+        sig: &str,
+        file: &'a str,
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a Fix> + 'a {
+        self.get(sig)
+            .into_iter()
+            .flat_map(|k| k.fixes.iter())
+            .filter(move |f| f.file == file && f.name == name)
+    }
+
+    pub fn proven_fix(&self, sig: &str, file: &str, name: &str) -> bool {
+        self.fixes_for(sig, file, name)
+            .any(|f| f.outcome == Outcome::Stable)
+    }
+
+    pub fn failed_fix(&self, sig: &str, file: &str, name: &str) -> bool {
+        self.fixes_for(sig, file, name)
+            .any(|f| matches!(f.outcome, Outcome::RolledBack | Outcome::Failed))
+    }
+
+    /// The layer the last deployed fix of this pattern was made at, if the pattern
+    /// has come back since: diagnosis then starts below it.
+    pub fn escalation_floor(&self, sig: &str) -> Option<Layer> {
+        let k = self.get(sig)?;
+        if k.recurrences == 0 {
+            return None;
+        }
+        k.fixes
+            .iter()
+            .rev()
+            .find(|f| matches!(f.outcome, Outcome::Stable | Outcome::Deployed))
+            .and_then(|f| f.layer)
+    }
+
+    /// Records this cycle's patterns. A pattern seen again after one of its fixes
+    /// became stable counts as a recurrence.
+    pub fn observe_patterns(&mut self, patterns: &[Pattern], cycle: &str, now: &str) {
+        for p in patterns {
+            let sig = p.signature();
+            if self.get(&sig).is_none() {
+                self.patterns.push(KnownPattern {
+                    signature: sig.clone(),
+                    kind: p.kind,
+                    subject: p.subject.clone(),
+                    features: p.features.clone(),
+                    first_seen: now.to_string(),
+                    last_seen: now.to_string(),
+                    cycles_seen: 0,
+                    recurrences: 0,
+                    diagnoses: vec![],
+                    fixes: vec![],
+                });
+            }
+            let k = self.get_mut(&sig).expect("just inserted");
+            k.cycles_seen += 1;
+            k.last_seen = now.to_string();
+            k.features = p.features.clone();
+            if p.actionable
+                && k.fixes
+                    .iter()
+                    .any(|f| f.outcome == Outcome::Stable && f.updated.as_str() < now)
+                && !k
+                    .fixes
+                    .iter()
+                    .any(|f| matches!(f.outcome, Outcome::Pending | Outcome::Deployed))
+            {
+                k.recurrences += 1;
+            }
+            if p.layer.is_some() {
+                k.diagnoses.push(Diagnosis {
+                    cycle: cycle.to_string(),
+                    layer: p.layer,
+                    rule: p.rule.clone(),
+                    confidence: p.confidence,
+                });
+                // Keep the library bounded: the last 20 diagnoses tell the story.
+                let n = k.diagnoses.len();
+                if n > 20 {
+                    k.diagnoses.drain(..n - 20);
+                }
+            }
+        }
+    }
+
+    /// Records (or updates) the outcome of a fix.
+    pub fn record_fix(&mut self, sig: &str, fix: Fix) {
+        let Some(k) = self.get_mut(sig) else { return };
+        match k.fixes.iter_mut().find(|f| f.proposal == fix.proposal) {
+            Some(f) => *f = fix,
+            None => k.fixes.push(fix),
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! PROPOSE: typed proposals (V6) written as branches with exactly the change, a
+//! `change.patch` and a pull-request body. Editors keep every other byte alone.
+
+pub mod edit;
+pub mod generate;
+pub mod patch;
+pub mod proposal;
+pub mod render;

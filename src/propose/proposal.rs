@@ -1,0 +1,209 @@
+//! The proposal record (`proposals/P-0007/proposal.yaml`): typed and complete (V6),
+//! with its whole history, so `improve show` can say where it stands and why.
+
+use crate::config::{Direction, ProposalType, Risk};
+use crate::diagnose::{Layer, PatternKind};
+use crate::observe::Evidence;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Branch written; validation not started.
+    Proposed,
+    /// A canary or A/B experiment is running across cycles.
+    Validating,
+    /// Validated (or not runnable); waiting for a human.
+    AwaitingApproval,
+    /// Approved by a human (or the AUTO/NOTIFY tier); deploys next.
+    Approved,
+    /// Deployed; watched by the monitor.
+    Deployed,
+    /// Watched for the monitor duration without degradation.
+    Stable,
+    /// Reverted after degradation or on request.
+    RolledBack,
+    /// A revert would conflict; humans were alerted.
+    RollbackFailed,
+    Rejected,
+    /// Validation failed, or the deploy's verification failed.
+    Failed,
+    /// Closed without deploying (e.g. the target changed under it).
+    Closed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Proposed => "proposed",
+            Status::Validating => "validating",
+            Status::AwaitingApproval => "awaiting_approval",
+            Status::Approved => "approved",
+            Status::Deployed => "deployed",
+            Status::Stable => "stable",
+            Status::RolledBack => "rolled_back",
+            Status::RollbackFailed => "rollback_failed",
+            Status::Rejected => "rejected",
+            Status::Failed => "failed",
+            Status::Closed => "closed",
+        }
+    }
+
+    /// Open: still counts against the open-proposal limit and blocks duplicates.
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            Status::Proposed | Status::Validating | Status::AwaitingApproval | Status::Approved
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Target {
+    pub file: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PatternRef {
+    pub signature: String,
+    pub kind: PatternKind,
+    pub subject: String,
+    pub occurrences: u64,
+    pub layer: Option<Layer>,
+    pub rule: Option<String>,
+    pub confidence: f64,
+    pub why: String,
+    pub explanation: String,
+    pub evidence: Vec<Evidence>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Change {
+    /// What changes, in one line (e.g. `SIBLING_DIVERGENCE_WEIGHT 0.10 -> 0.20`).
+    pub summary: String,
+    pub file: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_value: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_value: Option<String>,
+    /// A document a human completes (formula, behaviour, graph content).
+    pub document_only: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TargetMetric {
+    pub name: String,
+    pub direction: Direction,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ValidationPlan {
+    pub mode: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Event {
+    pub ts: String,
+    pub what: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Proposal {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: ProposalType,
+    pub title: String,
+    pub status: Status,
+    pub created: String,
+    pub cycle: String,
+    pub pattern: PatternRef,
+    pub target: Target,
+    pub change: Change,
+    pub rationale: String,
+    pub risk: Risk,
+    pub complexity: f64,
+    pub target_metric: TargetMetric,
+    pub validation_plan: ValidationPlan,
+    pub rollback_plan: String,
+    pub score: f64,
+    pub proven_fix: bool,
+    pub branch: String,
+    pub base_commit: String,
+    pub branch_commit: String,
+    /// Other open proposals touching the same target (E2): escalated to a human.
+    #[serde(default)]
+    pub conflicts: Vec<String>,
+    /// Approval tier once decided: auto, notify, approve, require.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<String>,
+    #[serde(default)]
+    pub history: Vec<Event>,
+}
+
+impl Proposal {
+    /// V6: typed and complete.
+    pub fn completeness_problems(&self) -> Vec<&'static str> {
+        let mut v = vec![];
+        if self.change.summary.is_empty() {
+            v.push("change");
+        }
+        if self.rationale.is_empty() {
+            v.push("rationale");
+        }
+        if self.target_metric.name.is_empty() {
+            v.push("target metric");
+        }
+        if self.validation_plan.mode.is_empty() {
+            v.push("validation plan");
+        }
+        if self.rollback_plan.is_empty() {
+            v.push("rollback plan");
+        }
+        v
+    }
+
+    pub fn push_event(&mut self, ts: &str, what: impl Into<String>, by: Option<&str>) {
+        self.history.push(Event {
+            ts: ts.to_string(),
+            what: what.into(),
+            by: by.map(str::to_string),
+        });
+    }
+
+    pub fn dir(&self) -> String {
+        format!("proposals/{}", self.id)
+    }
+}
+
+/// Records paths of a proposal.
+pub fn yaml_path(id: &str) -> String {
+    format!("proposals/{id}/proposal.yaml")
+}
+pub fn patch_path(id: &str) -> String {
+    format!("proposals/{id}/change.patch")
+}
+pub fn body_path(id: &str) -> String {
+    format!("proposals/{id}/PR_BODY.md")
+}
+pub fn branch_name(id: &str) -> String {
+    format!("improve/proposal/{id}")
+}
+
+/// The validation mode for a proposal type and risk (DESIGN §6).
+pub fn validation_mode(kind: ProposalType, risk: Risk) -> &'static str {
+    match kind {
+        ProposalType::ConstantTune if risk == Risk::Low => "unit_test",
+        ProposalType::ConstantTune => "ab_test",
+        ProposalType::FormulaChange | ProposalType::ProtocolUpdate | ProposalType::SkillImprove => {
+            "shadow"
+        }
+        ProposalType::BehaviorFix => "canary",
+        ProposalType::GraphContent => "manual",
+    }
+}
