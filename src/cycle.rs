@@ -439,6 +439,17 @@ fn write_first_half(
     }
     tx.put_json(library::PATH, library)?;
     tx.put_json(&format!("cycles/{cycle}.json"), record)?;
+    // V8: every finished cycle leaves a learning record, in the same commit as the
+    // cycle record so one never exists without the other.
+    let learned: Vec<serde_json::Value> = record
+        .patterns
+        .iter()
+        .map(|p| json!({"signature": p.signature(), "known": p.known, "layer": p.layer, "rule": p.rule, "actionable": p.actionable, "confidence": p.confidence}))
+        .collect();
+    tx.put_json(
+        &format!("learning/{cycle}.json"),
+        &json!({"cycle": cycle, "ts": ts, "outcome": record.outcome, "patterns": learned, "proposals": record.proposals, "library_size": library.patterns.len()}),
+    )?;
     tx.audit(
         "learn",
         "recorded",

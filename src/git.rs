@@ -350,6 +350,12 @@ impl Git {
             .to_string())
     }
 
+    pub fn find_commit(&self, oid: Oid) -> Result<git2::Commit<'_>> {
+        self.repo
+            .find_commit(oid)
+            .with_context(|| format!("commit {oid}"))
+    }
+
     pub fn parents(&self, commit: Oid) -> Result<Vec<Oid>> {
         Ok(self.repo.find_commit(commit)?.parent_ids().collect())
     }
@@ -374,9 +380,11 @@ impl Git {
     ) -> Result<RevertOutcome> {
         let c = self.repo.find_commit(commit)?;
         let o = self.repo.find_commit(onto)?;
+        // A merge commit is reverted against its first parent (the branch it landed on).
+        let mainline = if c.parent_count() > 1 { 1 } else { 0 };
         let mut index = self
             .repo
-            .revert_commit(&c, &o, 0, None)
+            .revert_commit(&c, &o, mainline, None)
             .with_context(|| format!("reverting {commit} onto {onto}"))?;
         if index.has_conflicts() {
             let mut paths = vec![];
@@ -392,6 +400,51 @@ impl Git {
         let tree = index.write_tree_to(&self.repo)?;
         let id = self.commit_tree(tree, &[&o], message, when)?;
         Ok(RevertOutcome::Clean(id))
+    }
+
+    /// Applies `commit`'s change onto `onto` in memory; the tree, or the conflicting paths.
+    pub fn cherry_pick_tree(
+        &self,
+        commit: Oid,
+        onto: Oid,
+    ) -> Result<std::result::Result<Oid, Vec<String>>> {
+        let c = self.repo.find_commit(commit)?;
+        let o = self.repo.find_commit(onto)?;
+        let mut index = self
+            .repo
+            .cherrypick_commit(&c, &o, 0, None)
+            .with_context(|| format!("applying {commit} onto {onto}"))?;
+        if index.has_conflicts() {
+            let mut paths = vec![];
+            for conflict in index.conflicts()? {
+                let conflict = conflict?;
+                if let Some(e) = conflict.our.or(conflict.their).or(conflict.ancestor) {
+                    paths.push(String::from_utf8_lossy(&e.path).to_string());
+                }
+            }
+            return Ok(Err(paths));
+        }
+        Ok(Ok(index.write_tree_to(&self.repo)?))
+    }
+
+    /// The files that differ between two commits.
+    pub fn changed_paths(&self, from: Oid, to: Oid) -> Result<Vec<String>> {
+        let a = self.tree_of(from)?;
+        let b = self.tree_of(to)?;
+        let diff = self.repo.diff_tree_to_tree(Some(&a), Some(&b), None)?;
+        let mut out = vec![];
+        for d in diff.deltas() {
+            for f in [d.old_file().path(), d.new_file().path()]
+                .into_iter()
+                .flatten()
+            {
+                let s = f.to_string_lossy().to_string();
+                if !out.contains(&s) {
+                    out.push(s);
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Moves branch `name` from `old` to `new` and, when it is checked out in a clean

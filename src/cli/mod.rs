@@ -4,7 +4,9 @@
 
 mod audit;
 mod cycle;
+mod decide;
 mod init;
+mod rollback;
 mod show;
 mod trigger;
 
@@ -54,6 +56,9 @@ pub enum Command {
     Status(show::StatusArgs),
     Proposals(show::ProposalsArgs),
     Show(show::ShowArgs),
+    Approve(decide::ApproveArgs),
+    Reject(decide::RejectArgs),
+    Rollback(rollback::Args),
     Audit(audit::Args),
 }
 
@@ -122,6 +127,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Status(a) => show::status(&app, a),
         Command::Proposals(a) => show::proposals(&app, a),
         Command::Show(a) => show::show(&app, a),
+        Command::Approve(a) => decide::approve(&app, a),
+        Command::Reject(a) => decide::reject(&app, a),
+        Command::Rollback(a) => rollback::run(&app, a),
         Command::Audit(a) => audit::run(&app, a),
     }
 }

@@ -121,3 +121,7 @@ pub fn show_deployment(app: &App, records: &Records, id: &str) -> Result<i32> {
     }
     Ok(0)
 }
+
+pub mod deployer;
+pub mod monitor;
+pub mod rollback;

@@ -449,6 +449,9 @@ fn draft(pat: &Pattern, cand: &Candidate, ctx: &Ctx, id: &str) -> Result<Option<
         conflicts: vec![],
         tier: None,
         deployment: None,
+        approved_by: None,
+        awaiting_since: None,
+        escalated_at: None,
         history: vec![],
     };
     p.push_event(&now, format!("proposed in {}", ctx.cycle), None);

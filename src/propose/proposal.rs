@@ -142,6 +142,14 @@ pub struct Proposal {
     pub tier: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment: Option<String>,
+    /// Who approved (a human's name, or `improve (auto tier)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
+    /// When it started waiting for a human, and when it was last escalated (E4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub awaiting_since: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalated_at: Option<String>,
     #[serde(default)]
     pub history: Vec<Event>,
 }

@@ -1,0 +1,78 @@
+//! Notifications for humans: appended to `notifications.jsonl` on the records branch
+//! and, if configured, passed to the notify command as one JSON object on stdin (argv
+//! from config only; no shell, no log text in its arguments).
+
+use crate::clock::{fmt_ts, Timestamp};
+use crate::config::Config;
+use crate::records::Tx;
+use serde::{Deserialize, Serialize};
+
+pub const PATH: &str = "notifications.jsonl";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Notification {
+    pub ts: String,
+    /// approval_needed | escalated | deployed | rolled_back | rollback_failed | alert | conflict
+    pub kind: String,
+    pub subject: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+}
+
+/// Queues a notification in `tx` and runs the notify hook. A failing hook is noted in
+/// the notification outbox, never fatal.
+pub fn send(
+    tx: &mut Tx,
+    cfg: &Config,
+    now: Timestamp,
+    kind: &str,
+    subject: &str,
+    message: String,
+    command: Option<String>,
+) {
+    let n = Notification {
+        ts: fmt_ts(now),
+        kind: kind.to_string(),
+        subject: subject.to_string(),
+        message,
+        command,
+    };
+    let mut line = serde_json::to_vec(&n).unwrap_or_default();
+    line.push(b'\n');
+    tx.append(PATH, &line);
+    if !cfg.notify_command_is_empty() {
+        let dir = std::env::temp_dir();
+        let r = crate::validate::command::run(
+            &cfg.approval.notify_command,
+            &dir,
+            &[],
+            Some(&line),
+            std::time::Duration::from_secs(30),
+        );
+        let failed = match r {
+            Ok(rec) => !rec.ok(),
+            Err(_) => true,
+        };
+        if failed {
+            let note = Notification {
+                ts: fmt_ts(now),
+                kind: "alert".into(),
+                subject: subject.to_string(),
+                message:
+                    "the notify command failed; this notification is only in notifications.jsonl"
+                        .into(),
+                command: None,
+            };
+            let mut l = serde_json::to_vec(&note).unwrap_or_default();
+            l.push(b'\n');
+            tx.append(PATH, &l);
+        }
+    }
+}
+
+impl Config {
+    pub fn notify_command_is_empty(&self) -> bool {
+        self.approval.notify_command.is_empty()
+    }
+}

@@ -1,0 +1,6 @@
+//! All integration tests in one binary (one link, one harness): each module drives the
+//! real `improve` binary against temporary git repositories.
+
+mod support;
+
+mod cycle;
