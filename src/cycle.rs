@@ -199,6 +199,7 @@ pub fn run(app: &App, opts: &Options) -> Result<Report> {
             p.known = Some(k.signature.clone());
         }
     }
+    library.mark_recurrences(&found, &ts);
     let rules = load_rules(&git, &cfg)?;
     let templates = load_templates(&git, &cfg)?;
     attribute::attribute(

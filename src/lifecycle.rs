@@ -48,8 +48,17 @@ pub fn run(
         if !p.status.is_open() {
             continue;
         }
-        if let Some(l) = step(git, records, cfg, &mut p, cycle, now, obs, audit_ok)? {
-            lines.push(l);
+        // A proposal moves as far as this cycle allows: validated, approved by its
+        // tier and deployed in one cycle when nothing needs to wait.
+        for _ in 0..3 {
+            let before = p.status;
+            match step(git, records, cfg, &mut p, cycle, now, obs, audit_ok)? {
+                Some(l) => lines.push(l),
+                None => break,
+            }
+            if p.status == before || !p.status.is_open() {
+                break;
+            }
         }
     }
     Ok(lines)

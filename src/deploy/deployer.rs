@@ -106,6 +106,15 @@ pub fn preflight(
             format!("{} is not a single ordinary commit", p.branch),
         ));
     }
+    let next = records.next_id("deployments", "D-", 4)?;
+    let tip = git
+        .ref_oid(&cfg.deploy_branch)?
+        .context("no deploy branch")?;
+    if let Some(existing) = git.ref_oid(&format!("refs/tags/improve/backup/{next}"))? {
+        if existing != tip {
+            return Err(refuse("V3", format!("the backup tag improve/backup/{next} already exists and points elsewhere: no backup can be made")));
+        }
+    }
     // Git safety.
     if !git.is_clean()? && git.head_branch().as_deref() == Some(cfg.deploy_branch.as_str()) {
         return Err(refuse(

@@ -31,6 +31,9 @@ pub struct KnownPattern {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Diagnosis {
     pub cycle: String,
+    /// Diagnosed while the pattern was back after a fix (escalated).
+    #[serde(default)]
+    pub recurrence: bool,
     pub layer: Option<Layer>,
     pub rule: Option<String>,
     pub confidence: f64,
@@ -134,8 +137,29 @@ impl Library {
             .and_then(|f| f.layer)
     }
 
-    /// Records this cycle's patterns. A pattern seen again after one of its fixes
-    /// became stable counts as a recurrence.
+    /// Counts a recurrence for every pattern that is a problem again after one of its
+    /// fixes became stable (called before attribution, so the diagnosis escalates).
+    pub fn mark_recurrences(&mut self, patterns: &[Pattern], now: &str) {
+        for p in patterns.iter().filter(|p| p.actionable) {
+            let Some(k) = self.get_mut(&p.signature()) else {
+                continue;
+            };
+            let fixed = k
+                .fixes
+                .iter()
+                .any(|f| f.outcome == Outcome::Stable && f.updated.as_str() < now);
+            let in_flight = k
+                .fixes
+                .iter()
+                .any(|f| matches!(f.outcome, Outcome::Pending | Outcome::Deployed));
+            let already = k.diagnoses.last().is_some_and(|d| d.recurrence);
+            if fixed && !in_flight && !already {
+                k.recurrences += 1;
+            }
+        }
+    }
+
+    /// Records this cycle's patterns and their diagnoses.
     pub fn observe_patterns(&mut self, patterns: &[Pattern], cycle: &str, now: &str) {
         for p in patterns {
             let sig = p.signature();
@@ -157,20 +181,11 @@ impl Library {
             k.cycles_seen += 1;
             k.last_seen = now.to_string();
             k.features = p.features.clone();
-            if p.actionable
-                && k.fixes
-                    .iter()
-                    .any(|f| f.outcome == Outcome::Stable && f.updated.as_str() < now)
-                && !k
-                    .fixes
-                    .iter()
-                    .any(|f| matches!(f.outcome, Outcome::Pending | Outcome::Deployed))
-            {
-                k.recurrences += 1;
-            }
             if p.layer.is_some() {
+                let recurrence = k.recurrences > 0 && p.explanation.contains("escalated");
                 k.diagnoses.push(Diagnosis {
                     cycle: cycle.to_string(),
+                    recurrence,
                     layer: p.layer,
                     rule: p.rule.clone(),
                     confidence: p.confidence,

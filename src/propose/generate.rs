@@ -40,6 +40,9 @@ pub struct Candidate {
     pub complexity: f64,
     #[serde(default)]
     pub metric: Option<String>,
+    /// Overrides the validation mode DESIGN §6 would choose (e.g. a canary for a tune).
+    #[serde(default)]
+    pub validation: Option<String>,
 }
 
 impl Templates {
@@ -229,6 +232,7 @@ fn fallback(pat: &Pattern) -> Vec<Candidate> {
         risk: Risk::Medium,
         complexity: 3.0,
         metric: pat.metric.clone(),
+        validation: None,
     }]
 }
 
@@ -401,7 +405,10 @@ fn draft(pat: &Pattern, cand: &Candidate, ctx: &Ctx, id: &str) -> Result<Option<
     let risk_w = cand.risk.weight();
     let score = (pat.impact.max(0.05) * pat.confidence) / (risk_w * cand.complexity.max(1.0))
         * if proven { 1.5 } else { 1.0 };
-    let mode = validation_mode(cand.kind, cand.risk);
+    let mode = cand
+        .validation
+        .as_deref()
+        .unwrap_or(validation_mode(cand.kind, cand.risk));
     let now = fmt_ts(ctx.now);
     let mut p = Proposal {
         id: id.to_string(),

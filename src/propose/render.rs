@@ -146,6 +146,9 @@ mod tests {
         assert!(!s.contains('<'), "{s}");
         // Every bracket and backtick is escaped, so no link, image or code span forms.
         let unescaped = s.replace("\\]", "").replace("\\[", "").replace("\\`", "");
-        assert!(!unescaped.contains(']') && !unescaped.contains('[') && !unescaped.contains('`'), "{s}");
+        assert!(
+            !unescaped.contains(']') && !unescaped.contains('[') && !unescaped.contains('`'),
+            "{s}"
+        );
     }
 }

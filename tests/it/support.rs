@@ -320,3 +320,115 @@ pub fn write_explorations(env: &Env, n: usize, f: impl Fn(usize) -> Expl) {
 pub fn base_path(p: &Path) -> String {
     p.display().to_string()
 }
+
+/// The system's own test: constants within their valid ranges (plain python3).
+pub const CHECK_PY: &str = r#"import re, sys
+src = open("runtime/physics/constants.py").read()
+w = float(re.search(r"^SIBLING_DIVERGENCE_WEIGHT = ([0-9.]+)", src, re.M).group(1))
+sys.exit(0 if 0.0 <= w <= 1.0 else 1)
+"#;
+
+/// A replay that prints metrics computed from the constants: a higher sibling
+/// divergence weight means more divergence and more efficiency.
+pub const REPLAY_PY: &str = r#"import json, re
+src = open("runtime/physics/constants.py").read()
+w = float(re.search(r"^SIBLING_DIVERGENCE_WEIGHT = ([0-9.]+)", src, re.M).group(1))
+proto = open("protocols/explore.yaml").read()
+r = int(re.search(r"max_retries: (\d+)", proto).group(1))
+print(json.dumps({"sibling_divergence": 0.3 + w, "efficiency": 0.1 + w / 2 + r / 100.0}))
+"#;
+
+impl Env {
+    /// Edits the committed config (text replacements) and commits it as a human.
+    pub fn configure(&self, edits: &[(&str, &str)]) {
+        let mut cfg = self.read("improvement-data/config.yaml");
+        for (from, to) in edits {
+            assert!(cfg.contains(from), "config has no {from:?}");
+            cfg = cfg.replace(from, to);
+        }
+        self.write("improvement-data/config.yaml", &cfg);
+        self.git(&["commit", "-qam", "configure improve"]);
+    }
+
+    /// A repository whose config runs the system's test and replay commands.
+    pub fn with_validation() -> Env {
+        let env = Env::new();
+        env.write("tests/check.py", CHECK_PY);
+        env.write("tools/replay.py", REPLAY_PY);
+        env.git(&["add", "-A"]);
+        env.git(&["commit", "-qm", "test and replay commands"]);
+        env.configure(&[
+            (
+                "test_command: []",
+                "test_command: [python3, tests/check.py]",
+            ),
+            (
+                "replay_command: []",
+                "replay_command: [python3, tools/replay.py]",
+            ),
+        ]);
+        env
+    }
+
+    /// Overrides the proposal templates of the target repository.
+    pub fn templates(&self, yaml: &str) {
+        self.write("improvement-data/templates/proposals.yaml", yaml);
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-qm", "proposal templates"]);
+    }
+
+    pub fn record_yaml(&self, path: &str) -> serde_yaml::Value {
+        serde_yaml::from_str(&self.record(path)).unwrap()
+    }
+}
+
+/// Logs with the divergence fault: low sibling divergence and LOW_SIBLING_DIVERGENCE
+/// warnings on every step.
+pub fn faulty(env: &Env, n: usize, start: chrono::DateTime<chrono::Utc>, tag: &str) {
+    write_explorations(env, n, |i| Expl {
+        divergence: 0.3,
+        found: 1,
+        satisfaction: 0.4,
+        anomalies: vec![("LOW_SIBLING_DIVERGENCE", "warn", 1)],
+        ..Expl::healthy(
+            &format!("f{tag}x{i}"),
+            start + chrono::Duration::minutes(2 * i as i64),
+        )
+    });
+}
+
+/// Healthy logs: what the system looks like once the fault is fixed.
+pub fn good(env: &Env, n: usize, start: chrono::DateTime<chrono::Utc>, tag: &str) {
+    write_explorations(env, n, |i| {
+        Expl::healthy(
+            &format!("g{tag}x{i}"),
+            start + chrono::Duration::minutes(2 * i as i64),
+        )
+    });
+}
+
+/// Logs that are clearly worse than healthy (a harmful change).
+pub fn degraded(env: &Env, n: usize, start: chrono::DateTime<chrono::Utc>, tag: &str) {
+    write_explorations(env, n, |i| Expl {
+        found: 0,
+        satisfaction: 0.2,
+        divergence: 0.75,
+        reason: "max_depth",
+        ..Expl::healthy(
+            &format!("b{tag}x{i}"),
+            start + chrono::Duration::minutes(2 * i as i64),
+        )
+    });
+}
+
+pub fn h(hours: i64) -> chrono::DateTime<chrono::Utc> {
+    ts(T0) + chrono::Duration::hours(hours)
+}
+
+pub fn at(hours: i64) -> String {
+    h(hours).to_rfc3339()
+}
+
+pub fn lifecycle_lines(report: &serde_json::Value) -> String {
+    report["lifecycle"].to_string()
+}
