@@ -1,0 +1,178 @@
+//! `improve check`: the invariants V1–V10 over the recorded history, each with its
+//! evidence. V1–V4 are CRITICAL: they also block the phase that would break them at
+//! run time (see `deploy::deployer::preflight`); here they are audited after the fact,
+//! which catches records edited by hand.
+
+use crate::config::{Config, ProposalType, Risk, CONFIG_PATH};
+use crate::deploy::DeployStatus;
+use crate::git::Git;
+use crate::history::Recorded;
+use crate::validate::Outcome;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InvariantResult {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub critical: bool,
+    pub ok: bool,
+    /// What was checked (counts) and, on violation, where.
+    pub evidence: Vec<String>,
+    pub checked: usize,
+}
+
+fn inv(id: &'static str, name: &'static str, critical: bool) -> InvariantResult {
+    InvariantResult { id, name, critical, ok: true, evidence: vec![], checked: 0 }
+}
+
+impl InvariantResult {
+    fn violate(&mut self, what: String) {
+        self.ok = false;
+        self.evidence.push(what);
+    }
+}
+
+pub fn check(git: &Git, cfg: &Config, r: &Recorded) -> Vec<InvariantResult> {
+    let tool_deploys: Vec<_> = r.deployments.iter().filter(|d| d.tier != "human").collect();
+    let human = |by: &str| !by.starts_with("improve");
+
+    let mut v1 = inv("V1", "no deploy without validation", true);
+    for d in &tool_deploys {
+        v1.checked += 1;
+        match r.validations.get(&d.proposal) {
+            None => v1.violate(format!("{} deployed {} with no validation on record", d.id, d.proposal)),
+            Some(v) => {
+                let ok = v.status == Outcome::Passed || (matches!(v.status, Outcome::Manual | Outcome::Inconclusive) && human(&d.approved_by));
+                if !ok {
+                    v1.violate(format!("{} deployed {} whose validation is {}", d.id, d.proposal, v.status.as_str()));
+                }
+            }
+        }
+    }
+
+    let mut v2 = inv("V2", "no deploy without audit", true);
+    for p in &r.audit_problems {
+        v2.violate(format!("audit log: {p}"));
+    }
+    for d in &r.deployments {
+        v2.checked += 1;
+        if !r.audit.iter().any(|e| e.phase == "deploy" && e.subject == d.id) {
+            v2.violate(format!("{} has no audit entry", d.id));
+        }
+    }
+
+    let mut v3 = inv("V3", "rollback always possible", true);
+    for d in &r.deployments {
+        if d.status == DeployStatus::Deploying {
+            continue;
+        }
+        v3.checked += 1;
+        match git.ref_oid(&format!("refs/tags/{}", d.backup_tag)) {
+            Ok(Some(o)) if o.to_string() == d.backup_commit => {}
+            _ => v3.violate(format!("{}: backup tag {} missing or moved", d.id, d.backup_tag)),
+        }
+        if !d.deploy_commit.is_empty() && git.resolve(&d.deploy_commit).is_err() {
+            v3.violate(format!("{}: deploy commit {} is gone", d.id, d.deploy_commit));
+        }
+    }
+
+    let mut v4 = inv("V4", "approval tier respected", true);
+    if cfg.approval.auto_tier_types.iter().any(|t| *t != ProposalType::ConstantTune) || cfg.approval.auto_tier_max_risk != Risk::Low {
+        v4.violate("the config widens the AUTO tier".into());
+    }
+    for d in &r.deployments {
+        v4.checked += 1;
+        let Some(p) = r.proposal(&d.proposal) else {
+            v4.violate(format!("{} deployed unknown proposal {}", d.id, d.proposal));
+            continue;
+        };
+        let alone = d.tier == "auto" || d.tier == "notify";
+        if d.tier == "auto" && !(p.kind == ProposalType::ConstantTune && p.risk == Risk::Low) {
+            v4.violate(format!("{}: {} ({}, {} risk) deployed in the AUTO tier", d.id, p.id, p.kind.as_str(), p.risk.as_str()));
+        }
+        if alone && (p.change.document_only || matches!(p.kind, ProposalType::FormulaChange | ProposalType::BehaviorFix) || p.risk >= Risk::High) {
+            v4.violate(format!("{}: {} needed a human but was deployed by the {} tier", d.id, p.id, d.tier));
+        }
+        if !alone && !human(&d.approved_by) {
+            v4.violate(format!("{}: {} tier deployed without a human ({})", d.id, d.tier, d.approved_by));
+        }
+    }
+
+    let mut v5 = inv("V5", "every pattern carries traceable evidence", false);
+    for c in &r.cycles {
+        for p in c.patterns.iter().filter(|p| p.actionable) {
+            v5.checked += 1;
+            if p.evidence.is_empty() {
+                v5.violate(format!("{}: pattern {} has no evidence", c.cycle, p.signature()));
+            }
+        }
+    }
+    for p in &r.proposals {
+        v5.checked += 1;
+        if p.pattern.evidence.is_empty() {
+            v5.violate(format!("{}: no evidence", p.id));
+        }
+    }
+
+    let mut v6 = inv("V6", "proposals typed and complete", false);
+    for p in &r.proposals {
+        v6.checked += 1;
+        let missing = p.completeness_problems();
+        if !missing.is_empty() {
+            v6.violate(format!("{} lacks {}", p.id, missing.join(", ")));
+        }
+    }
+
+    let mut v7 = inv("V7", "changes confined to allowed_paths", false);
+    let allowed = cfg.allowed_matcher();
+    for p in &r.proposals {
+        v7.checked += 1;
+        if let (Ok(b), Ok(c)) = (git2::Oid::from_str(&p.base_commit), git2::Oid::from_str(&p.branch_commit)) {
+            if let Ok(paths) = git.changed_paths(b, c) {
+                for path in paths {
+                    if !allowed.is_match(&path) {
+                        v7.violate(format!("{} touches {path}, outside allowed_paths", p.id));
+                    }
+                }
+            }
+        }
+    }
+
+    let mut v8 = inv("V8", "every finished cycle leaves a learning record", false);
+    for c in &r.cycles {
+        v8.checked += 1;
+        if !r.learning.contains(&c.cycle) {
+            v8.violate(format!("{} has no learning record", c.cycle));
+        }
+    }
+
+    let mut v9 = inv("V9", "degradation leads to rollback", false);
+    for d in &r.deployments {
+        v9.checked += 1;
+        let must = d.degraded_in_a_row >= cfg.deployment.consecutive_checks
+            || d.checks.iter().any(|c| c.get("severe").and_then(|s| s.as_bool()) == Some(true));
+        if must && !matches!(d.status, DeployStatus::RolledBack | DeployStatus::RollbackFailed) {
+            v9.violate(format!("{} degraded but is {}", d.id, d.status.as_str()));
+        }
+    }
+
+    let mut v10 = inv("V10", "meta-changes: at most daily, always REQUIRE, never from a meta cycle", false);
+    let mut meta_days: Vec<String> = vec![];
+    for p in r.proposals.iter().filter(|p| p.target.file == CONFIG_PATH) {
+        v10.checked += 1;
+        if p.tier.as_deref().is_some_and(|t| t != "require") {
+            v10.violate(format!("{} changes the config in the {} tier", p.id, p.tier.clone().unwrap_or_default()));
+        }
+        let day = p.created.chars().take(10).collect::<String>();
+        if meta_days.contains(&day) {
+            v10.violate(format!("{}: a second meta-proposal on {day}", p.id));
+        }
+        meta_days.push(day);
+        if let Some(c) = r.cycles.iter().find(|c| c.cycle == p.cycle) {
+            if c.triggers.iter().all(|t| t.kind == "meta_check") {
+                v10.violate(format!("{} came from a meta cycle ({})", p.id, c.cycle));
+            }
+        }
+    }
+    vec![v1, v2, v3, v4, v5, v6, v7, v8, v9, v10]
+}
