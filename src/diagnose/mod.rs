@@ -1,0 +1,3 @@
+//! DIAGNOSE: finding patterns worth fixing in the observed metrics history.
+
+pub mod detect;

@@ -1,0 +1,3 @@
+//! VALIDATE: judging a proposed change before (and after) it ships.
+
+pub mod judge;
