@@ -222,6 +222,13 @@ fn judge_metric(c: &[f64], v: &[f64], spec: &MetricSpec, params: &JudgeParams) -
     };
     let cmed = r.control_median.unwrap_or(0.0);
     let cmean = r.control_mean.unwrap_or(0.0);
+    // A mean that is rounding residue of values around zero is zero.
+    let scale = c.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    let cmean = if cmean.abs() <= scale * 1e-9 {
+        0.0
+    } else {
+        cmean
+    };
     // The baseline the shift is measured against; with a zero baseline the shift
     // is compared with the allowed effect as an absolute number.
     let (baseline, base_name) = if cmed != 0.0 {
@@ -759,6 +766,24 @@ mod tests {
         assert!((m.relative_effect.unwrap() + 0.5).abs() < 1e-9, "{m:?}");
         assert!(m.reason.contains("control mean"), "{}", m.reason);
         assert_clean(&j);
+    }
+
+    #[test]
+    fn values_around_zero_use_the_absolute_shift() {
+        // Median 0 and a mean that is only rounding residue: absolute comparison.
+        let c: Vec<f64> = (0..21).map(|i| (i as f64 - 10.0) * 0.1).collect();
+        let v: Vec<f64> = c.iter().map(|x| x + 0.05).collect();
+        let control = groups(&[("m", c)]);
+        let variant = groups(&[("m", v)]);
+        let j = judge(
+            &control,
+            &variant,
+            &[spec("m", Direction::Lower, false)],
+            &params(),
+        );
+        let m = &j.metrics[0];
+        assert!((m.relative_effect.unwrap() + 0.05).abs() < 1e-9, "{m:?}");
+        assert!(m.reason.contains("absolute"), "{}", m.reason);
     }
 
     #[test]
