@@ -317,3 +317,37 @@ mod tests {
         assert!(detect_correlations(&BTreeMap::new(), 0.7, 0.05, 0).is_empty());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn value() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            4 => -1e3..1e3f64,
+            1 => Just(0.0),
+            1 => Just(f64::NAN),
+            1 => proptest::num::f64::ANY,
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        #[test]
+        fn detection_is_total_and_finite(
+            a in proptest::collection::vec(value(), 0..40),
+            b in proptest::collection::vec(proptest::option::of(value()), 0..40),
+        ) {
+            if let Some(d) = detect_drift("m", &a, Direction::Lower, 0.0, 0.5, 3) {
+                prop_assert!(d.relative_trend.is_finite() && d.slope.is_finite(), "{d:?}");
+                prop_assert!((0.0..0.5).contains(&d.p));
+            }
+            let s: BTreeMap<String, Vec<Option<f64>>> =
+                [("a".to_string(), a.into_iter().map(Some).collect()), ("b".to_string(), b)].into();
+            for c in detect_correlations(&s, 0.0, 1.0, 3) {
+                prop_assert!(c.r.is_finite() && c.p.is_finite(), "{c:?}");
+            }
+        }
+    }
+}

@@ -220,15 +220,12 @@ fn judge_metric(c: &[f64], v: &[f64], spec: &MetricSpec, params: &JudgeParams) -
         Direction::Higher => (mw.p_less, mw.p_greater),
         Direction::Lower => (mw.p_greater, mw.p_less),
     };
-    let cmed = r.control_median.unwrap_or(0.0);
-    let cmean = r.control_mean.unwrap_or(0.0);
-    // A mean that is rounding residue of values around zero is zero.
+    // A baseline within 1e-9 of the data's magnitude (rounding residue of values
+    // around zero, a subnormal) is zero: dividing by it would mean nothing.
     let scale = c.iter().fold(0.0f64, |m, x| m.max(x.abs()));
-    let cmean = if cmean.abs() <= scale * 1e-9 {
-        0.0
-    } else {
-        cmean
-    };
+    let negligible = |x: f64| if x.abs() <= scale * 1e-9 { 0.0 } else { x };
+    let cmed = negligible(r.control_median.unwrap_or(0.0));
+    let cmean = negligible(r.control_mean.unwrap_or(0.0));
     // The baseline the shift is measured against; with a zero baseline the shift
     // is compared with the allowed effect as an absolute number.
     let (baseline, base_name) = if cmed != 0.0 {
@@ -241,6 +238,11 @@ fn judge_metric(c: &[f64], v: &[f64], spec: &MetricSpec, params: &JudgeParams) -
     let absolute = cmed == 0.0 && cmean == 0.0;
     let amount = |x: f64| if absolute { num(x) } else { pct(x) };
     let relative = sign * hl.estimate / baseline;
+    let relative = if relative.is_finite() {
+        relative
+    } else {
+        relative.signum() * f64::MAX
+    };
     let worse_by = -relative;
     let significant_worse = p_worse < alpha;
     let fail = significant_worse && worse_by > allowed;
@@ -288,12 +290,12 @@ fn judge_metric(c: &[f64], v: &[f64], spec: &MetricSpec, params: &JudgeParams) -
         )
     };
     r.reason = format!(
-        "{}: variant median {} vs control {} ({counts}), shift {} ({} CI {} to {}), {effect} ({base_name}); {verdict}.",
+        "{}: variant median {} vs control {} ({counts}), shift {} ({}% CI {} to {}), {effect} ({base_name}); {verdict}.",
         spec.name,
         num(r.variant_median.unwrap_or(0.0)),
         num(cmed),
         num(hl.estimate),
-        pct(hl.confidence),
+        num(hl.confidence * 100.0),
         num(hl.lo),
         num(hl.hi),
     );
@@ -823,5 +825,90 @@ mod tests {
             (Direction::Lower, true, false)
         );
         assert_eq!(s.allowed_effect, cfg.allowed_effect);
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn value() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            4 => -1e3..1e3f64,
+            1 => Just(0.0),
+            1 => Just(f64::NAN),
+            1 => Just(f64::INFINITY),
+            1 => prop::num::f64::ANY,
+        ]
+    }
+
+    fn finite_or_none(x: Option<f64>) -> bool {
+        x.is_none_or(f64::is_finite)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        #[test]
+        fn judge_is_total_and_finite(
+            c in prop::collection::vec(value(), 0..40),
+            v in prop::collection::vec(value(), 0..40),
+            lower in any::<bool>(),
+            critical in any::<bool>(),
+            required in any::<bool>(),
+            allowed in prop_oneof![0.0..1.0f64, Just(f64::NAN)],
+            min_samples in 0usize..12,
+        ) {
+            let control: BTreeMap<String, Vec<f64>> = [("m".to_string(), c)].into();
+            let variant: BTreeMap<String, Vec<f64>> = [("m".to_string(), v)].into();
+            let spec = MetricSpec {
+                name: "m".into(),
+                direction: if lower { Direction::Lower } else { Direction::Higher },
+                critical,
+                allowed_effect: allowed,
+                required,
+            };
+            let params = JudgeParams { confidence: 0.95, min_samples, pass_score: 0.75 };
+            let j = judge(&control, &variant, &[spec], &params);
+            prop_assert!(j.score.is_finite());
+            let m = &j.metrics[0];
+            for x in [m.control_median, m.variant_median, m.control_mean, m.variant_mean,
+                      m.shift, m.ci_lo, m.ci_hi, m.relative_effect, m.u, m.p] {
+                prop_assert!(finite_or_none(x), "{m:?}");
+            }
+            if let Some(p) = m.p {
+                prop_assert!((0.0..=1.0).contains(&p));
+            }
+            prop_assert!(serde_json::to_string(&j).is_ok());
+        }
+
+        #[test]
+        fn stats_are_total_and_finite(
+            a in prop::collection::vec(value(), 0..30),
+            b in prop::collection::vec(value(), 0..30),
+        ) {
+            use crate::stats::*;
+            if let Some(r) = mann_whitney(&a, &b) {
+                for p in [r.p_two_sided, r.p_greater, r.p_less] {
+                    prop_assert!((0.0..=1.0).contains(&p), "{r:?}");
+                }
+                prop_assert!(r.u.is_finite() && r.z.is_finite());
+            }
+            if let Some(h) = hodges_lehmann(&a, &b, 0.95) {
+                prop_assert!(h.lo <= h.estimate && h.estimate <= h.hi, "{h:?}");
+            }
+            if let Some(t) = linear_trend(&a) {
+                prop_assert!(t.slope.is_finite() && t.t.is_finite() && (0.0..=1.0).contains(&t.p), "{t:?}");
+            }
+            if let Some(m) = mann_kendall(&a) {
+                prop_assert!(m.z.is_finite() && m.sen_slope.is_finite() && (0.0..=1.0).contains(&m.p), "{m:?}");
+            }
+            if let Some(c) = pearson(&a, &b) {
+                prop_assert!((-1.0..=1.0).contains(&c.r) && (0.0..=1.0).contains(&c.p), "{c:?}");
+            }
+            for x in [mean(&a), median(&a), std_dev(&a)] {
+                prop_assert!(finite_or_none(x));
+            }
+        }
     }
 }
