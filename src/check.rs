@@ -22,7 +22,14 @@ pub struct InvariantResult {
 }
 
 fn inv(id: &'static str, name: &'static str, critical: bool) -> InvariantResult {
-    InvariantResult { id, name, critical, ok: true, evidence: vec![], checked: 0 }
+    InvariantResult {
+        id,
+        name,
+        critical,
+        ok: true,
+        evidence: vec![],
+        checked: 0,
+    }
 }
 
 impl InvariantResult {
@@ -40,11 +47,21 @@ pub fn check(git: &Git, cfg: &Config, r: &Recorded) -> Vec<InvariantResult> {
     for d in &tool_deploys {
         v1.checked += 1;
         match r.validations.get(&d.proposal) {
-            None => v1.violate(format!("{} deployed {} with no validation on record", d.id, d.proposal)),
+            None => v1.violate(format!(
+                "{} deployed {} with no validation on record",
+                d.id, d.proposal
+            )),
             Some(v) => {
-                let ok = v.status == Outcome::Passed || (matches!(v.status, Outcome::Manual | Outcome::Inconclusive) && human(&d.approved_by));
+                let ok = v.status == Outcome::Passed
+                    || (matches!(v.status, Outcome::Manual | Outcome::Inconclusive)
+                        && human(&d.approved_by));
                 if !ok {
-                    v1.violate(format!("{} deployed {} whose validation is {}", d.id, d.proposal, v.status.as_str()));
+                    v1.violate(format!(
+                        "{} deployed {} whose validation is {}",
+                        d.id,
+                        d.proposal,
+                        v.status.as_str()
+                    ));
                 }
             }
         }
@@ -56,7 +73,11 @@ pub fn check(git: &Git, cfg: &Config, r: &Recorded) -> Vec<InvariantResult> {
     }
     for d in &r.deployments {
         v2.checked += 1;
-        if !r.audit.iter().any(|e| e.phase == "deploy" && e.subject == d.id) {
+        if !r
+            .audit
+            .iter()
+            .any(|e| e.phase == "deploy" && e.subject == d.id)
+        {
             v2.violate(format!("{} has no audit entry", d.id));
         }
     }
@@ -69,15 +90,27 @@ pub fn check(git: &Git, cfg: &Config, r: &Recorded) -> Vec<InvariantResult> {
         v3.checked += 1;
         match git.ref_oid(&format!("refs/tags/{}", d.backup_tag)) {
             Ok(Some(o)) if o.to_string() == d.backup_commit => {}
-            _ => v3.violate(format!("{}: backup tag {} missing or moved", d.id, d.backup_tag)),
+            _ => v3.violate(format!(
+                "{}: backup tag {} missing or moved",
+                d.id, d.backup_tag
+            )),
         }
         if !d.deploy_commit.is_empty() && git.resolve(&d.deploy_commit).is_err() {
-            v3.violate(format!("{}: deploy commit {} is gone", d.id, d.deploy_commit));
+            v3.violate(format!(
+                "{}: deploy commit {} is gone",
+                d.id, d.deploy_commit
+            ));
         }
     }
 
     let mut v4 = inv("V4", "approval tier respected", true);
-    if cfg.approval.auto_tier_types.iter().any(|t| *t != ProposalType::ConstantTune) || cfg.approval.auto_tier_max_risk != Risk::Low {
+    if cfg
+        .approval
+        .auto_tier_types
+        .iter()
+        .any(|t| *t != ProposalType::ConstantTune)
+        || cfg.approval.auto_tier_max_risk != Risk::Low
+    {
         v4.violate("the config widens the AUTO tier".into());
     }
     for d in &r.deployments {
@@ -88,13 +121,32 @@ pub fn check(git: &Git, cfg: &Config, r: &Recorded) -> Vec<InvariantResult> {
         };
         let alone = d.tier == "auto" || d.tier == "notify";
         if d.tier == "auto" && !(p.kind == ProposalType::ConstantTune && p.risk == Risk::Low) {
-            v4.violate(format!("{}: {} ({}, {} risk) deployed in the AUTO tier", d.id, p.id, p.kind.as_str(), p.risk.as_str()));
+            v4.violate(format!(
+                "{}: {} ({}, {} risk) deployed in the AUTO tier",
+                d.id,
+                p.id,
+                p.kind.as_str(),
+                p.risk.as_str()
+            ));
         }
-        if alone && (p.change.document_only || matches!(p.kind, ProposalType::FormulaChange | ProposalType::BehaviorFix) || p.risk >= Risk::High) {
-            v4.violate(format!("{}: {} needed a human but was deployed by the {} tier", d.id, p.id, d.tier));
+        if alone
+            && (p.change.document_only
+                || matches!(
+                    p.kind,
+                    ProposalType::FormulaChange | ProposalType::BehaviorFix
+                )
+                || p.risk >= Risk::High)
+        {
+            v4.violate(format!(
+                "{}: {} needed a human but was deployed by the {} tier",
+                d.id, p.id, d.tier
+            ));
         }
         if !alone && !human(&d.approved_by) {
-            v4.violate(format!("{}: {} tier deployed without a human ({})", d.id, d.tier, d.approved_by));
+            v4.violate(format!(
+                "{}: {} tier deployed without a human ({})",
+                d.id, d.tier, d.approved_by
+            ));
         }
     }
 
@@ -103,7 +155,11 @@ pub fn check(git: &Git, cfg: &Config, r: &Recorded) -> Vec<InvariantResult> {
         for p in c.patterns.iter().filter(|p| p.actionable) {
             v5.checked += 1;
             if p.evidence.is_empty() {
-                v5.violate(format!("{}: pattern {} has no evidence", c.cycle, p.signature()));
+                v5.violate(format!(
+                    "{}: pattern {} has no evidence",
+                    c.cycle,
+                    p.signature()
+                ));
             }
         }
     }
@@ -127,7 +183,10 @@ pub fn check(git: &Git, cfg: &Config, r: &Recorded) -> Vec<InvariantResult> {
     let allowed = cfg.allowed_matcher();
     for p in &r.proposals {
         v7.checked += 1;
-        if let (Ok(b), Ok(c)) = (git2::Oid::from_str(&p.base_commit), git2::Oid::from_str(&p.branch_commit)) {
+        if let (Ok(b), Ok(c)) = (
+            git2::Oid::from_str(&p.base_commit),
+            git2::Oid::from_str(&p.branch_commit),
+        ) {
             if let Ok(paths) = git.changed_paths(b, c) {
                 for path in paths {
                     if !allowed.is_match(&path) {
@@ -150,18 +209,33 @@ pub fn check(git: &Git, cfg: &Config, r: &Recorded) -> Vec<InvariantResult> {
     for d in &r.deployments {
         v9.checked += 1;
         let must = d.degraded_in_a_row >= cfg.deployment.consecutive_checks
-            || d.checks.iter().any(|c| c.get("severe").and_then(|s| s.as_bool()) == Some(true));
-        if must && !matches!(d.status, DeployStatus::RolledBack | DeployStatus::RollbackFailed) {
+            || d.checks
+                .iter()
+                .any(|c| c.get("severe").and_then(|s| s.as_bool()) == Some(true));
+        if must
+            && !matches!(
+                d.status,
+                DeployStatus::RolledBack | DeployStatus::RollbackFailed
+            )
+        {
             v9.violate(format!("{} degraded but is {}", d.id, d.status.as_str()));
         }
     }
 
-    let mut v10 = inv("V10", "meta-changes: at most daily, always REQUIRE, never from a meta cycle", false);
+    let mut v10 = inv(
+        "V10",
+        "meta-changes: at most daily, always REQUIRE, never from a meta cycle",
+        false,
+    );
     let mut meta_days: Vec<String> = vec![];
     for p in r.proposals.iter().filter(|p| p.target.file == CONFIG_PATH) {
         v10.checked += 1;
         if p.tier.as_deref().is_some_and(|t| t != "require") {
-            v10.violate(format!("{} changes the config in the {} tier", p.id, p.tier.clone().unwrap_or_default()));
+            v10.violate(format!(
+                "{} changes the config in the {} tier",
+                p.id,
+                p.tier.clone().unwrap_or_default()
+            ));
         }
         let day = p.created.chars().take(10).collect::<String>();
         if meta_days.contains(&day) {

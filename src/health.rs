@@ -45,8 +45,22 @@ pub struct Health {
     pub indicators: Vec<Indicator>,
 }
 
-fn ind(id: &'static str, name: &'static str, thresholds: &'static str, value: Option<f64>, level: Level, detail: String) -> Indicator {
-    Indicator { id, name, level, value, detail, thresholds }
+fn ind(
+    id: &'static str,
+    name: &'static str,
+    thresholds: &'static str,
+    value: Option<f64>,
+    level: Level,
+    detail: String,
+) -> Indicator {
+    Indicator {
+        id,
+        name,
+        level,
+        value,
+        detail,
+        thresholds,
+    }
 }
 
 /// Higher is better: healthy at or above `ok`, warning at or above `warn`.
@@ -72,13 +86,24 @@ fn below(v: f64, ok: f64, warn: f64) -> Level {
 }
 
 fn no_data(id: &'static str, name: &'static str, thresholds: &'static str, why: &str) -> Indicator {
-    ind(id, name, thresholds, None, Level::Healthy, format!("no data yet: {why}"))
+    ind(
+        id,
+        name,
+        thresholds,
+        None,
+        Level::Healthy,
+        format!("no data yet: {why}"),
+    )
 }
 
 pub fn compute(r: &Recorded, invariants: &[InvariantResult], now: Timestamp) -> Health {
     let mut v = vec![];
     let tool_deploys: Vec<_> = r.deployments.iter().filter(|d| d.tier != "human").collect();
-    let finished: Vec<_> = r.deployments.iter().filter(|d| d.status != DeployStatus::Deploying).collect();
+    let finished: Vec<_> = r
+        .deployments
+        .iter()
+        .filter(|d| d.status != DeployStatus::Deploying)
+        .collect();
 
     // H1 improvement velocity: fixes that became stable in the last 30 days, per week.
     let month_ago = now - chrono::Duration::days(30);
@@ -86,7 +111,12 @@ pub fn compute(r: &Recorded, invariants: &[InvariantResult], now: Timestamp) -> 
         .deployments
         .iter()
         .filter(|d| d.status == DeployStatus::Stable)
-        .filter(|d| d.ended_at.as_deref().and_then(|t| parse_ts(t).ok()).is_some_and(|t| t >= month_ago))
+        .filter(|d| {
+            d.ended_at
+                .as_deref()
+                .and_then(|t| parse_ts(t).ok())
+                .is_some_and(|t| t >= month_ago)
+        })
         .count();
     let waiting = r.proposals.iter().filter(|p| p.status.is_open()).count();
     let per_week = stable_recent as f64 / (30.0 / 7.0);
@@ -105,40 +135,117 @@ pub fn compute(r: &Recorded, invariants: &[InvariantResult], now: Timestamp) -> 
 
     // H2 deployment success.
     if tool_deploys.is_empty() {
-        v.push(no_data("H2", "deployment success", ">=95% healthy, 90-94% warning", "no deployments"));
+        v.push(no_data(
+            "H2",
+            "deployment success",
+            ">=95% healthy, 90-94% warning",
+            "no deployments",
+        ));
     } else {
-        let ok = tool_deploys.iter().filter(|d| !matches!(d.status, DeployStatus::Failed)).count();
+        let ok = tool_deploys
+            .iter()
+            .filter(|d| !matches!(d.status, DeployStatus::Failed))
+            .count();
         let rate = ok as f64 / tool_deploys.len() as f64;
-        v.push(ind("H2", "deployment success", ">=95% healthy, 90-94% warning", Some(rate), at_least(rate, 0.95, 0.90), format!("{ok} of {} deployments went through", tool_deploys.len())));
+        v.push(ind(
+            "H2",
+            "deployment success",
+            ">=95% healthy, 90-94% warning",
+            Some(rate),
+            at_least(rate, 0.95, 0.90),
+            format!("{ok} of {} deployments went through", tool_deploys.len()),
+        ));
     }
 
     // H3 rollback rate.
     if finished.is_empty() {
-        v.push(no_data("H3", "rollback rate", "<5% healthy, 5-10% warning", "no deployments"));
+        v.push(no_data(
+            "H3",
+            "rollback rate",
+            "<5% healthy, 5-10% warning",
+            "no deployments",
+        ));
     } else {
-        let rb = finished.iter().filter(|d| matches!(d.status, DeployStatus::RolledBack | DeployStatus::RollbackFailed)).count();
+        let rb = finished
+            .iter()
+            .filter(|d| {
+                matches!(
+                    d.status,
+                    DeployStatus::RolledBack | DeployStatus::RollbackFailed
+                )
+            })
+            .count();
         let rate = rb as f64 / finished.len() as f64;
-        v.push(ind("H3", "rollback rate", "<5% healthy, 5-10% warning", Some(rate), below(rate, 0.05, 0.10), format!("{rb} of {} deployments rolled back", finished.len())));
+        v.push(ind(
+            "H3",
+            "rollback rate",
+            "<5% healthy, 5-10% warning",
+            Some(rate),
+            below(rate, 0.05, 0.10),
+            format!("{rb} of {} deployments rolled back", finished.len()),
+        ));
     }
 
     // H4 detection lead time: patterns found before a threshold was breached.
-    let actionable: Vec<_> = r.cycles.iter().flat_map(|c| c.patterns.iter().filter(|p| p.actionable)).collect();
+    let actionable: Vec<_> = r
+        .cycles
+        .iter()
+        .flat_map(|c| c.patterns.iter().filter(|p| p.actionable))
+        .collect();
     if actionable.is_empty() {
-        v.push(no_data("H4", "detection lead time", ">=80% proactive", "no problems detected"));
+        v.push(no_data(
+            "H4",
+            "detection lead time",
+            ">=80% proactive",
+            "no problems detected",
+        ));
     } else {
-        let proactive = actionable.iter().filter(|p| p.kind != crate::diagnose::PatternKind::ThresholdBreach).count();
+        let proactive = actionable
+            .iter()
+            .filter(|p| p.kind != crate::diagnose::PatternKind::ThresholdBreach)
+            .count();
         let rate = proactive as f64 / actionable.len() as f64;
-        v.push(ind("H4", "detection lead time", ">=80% proactive", Some(rate), at_least(rate, 0.80, 0.60), format!("{proactive} of {} problems found before a threshold breach", actionable.len())));
+        v.push(ind(
+            "H4",
+            "detection lead time",
+            ">=80% proactive",
+            Some(rate),
+            at_least(rate, 0.80, 0.60),
+            format!(
+                "{proactive} of {} problems found before a threshold breach",
+                actionable.len()
+            ),
+        ));
     }
 
     // H5 fix recurrence.
-    let stable_fixes: Vec<_> = r.library.patterns.iter().filter(|k| k.fixes.iter().any(|f| f.outcome == Outcome::Stable)).collect();
+    let stable_fixes: Vec<_> = r
+        .library
+        .patterns
+        .iter()
+        .filter(|k| k.fixes.iter().any(|f| f.outcome == Outcome::Stable))
+        .collect();
     if stable_fixes.is_empty() {
-        v.push(no_data("H5", "fix recurrence", "<10% healthy, 10-20% warning", "no stable fixes"));
+        v.push(no_data(
+            "H5",
+            "fix recurrence",
+            "<10% healthy, 10-20% warning",
+            "no stable fixes",
+        ));
     } else {
         let recurred = stable_fixes.iter().filter(|k| k.recurrences > 0).count();
         let rate = recurred as f64 / stable_fixes.len() as f64;
-        v.push(ind("H5", "fix recurrence", "<10% healthy, 10-20% warning", Some(rate), below(rate, 0.10, 0.20), format!("{recurred} of {} fixed patterns came back", stable_fixes.len())));
+        v.push(ind(
+            "H5",
+            "fix recurrence",
+            "<10% healthy, 10-20% warning",
+            Some(rate),
+            below(rate, 0.10, 0.20),
+            format!(
+                "{recurred} of {} fixed patterns came back",
+                stable_fixes.len()
+            ),
+        ));
     }
 
     // H6 resource overhead: cycle time over the interval it watched.
@@ -151,35 +258,79 @@ pub fn compute(r: &Recorded, invariants: &[InvariantResult], now: Timestamp) -> 
         }
     }
     if watched <= 0.0 {
-        v.push(no_data("H6", "resource overhead", "<3% healthy, 3-5% warning", "no cycles"));
+        v.push(no_data(
+            "H6",
+            "resource overhead",
+            "<3% healthy, 3-5% warning",
+            "no cycles",
+        ));
     } else {
         let rate = spent / watched;
-        v.push(ind("H6", "resource overhead", "<3% healthy, 3-5% warning", Some(rate), below(rate, 0.03, 0.05), format!("{spent:.2}s of cycle time over {:.1}h watched", watched / 3600.0)));
+        v.push(ind(
+            "H6",
+            "resource overhead",
+            "<3% healthy, 3-5% warning",
+            Some(rate),
+            below(rate, 0.03, 0.05),
+            format!(
+                "{spent:.2}s of cycle time over {:.1}h watched",
+                watched / 3600.0
+            ),
+        ));
     }
 
     // H7 human approval rate.
     let decided: Vec<_> = r
         .proposals
         .iter()
-        .filter(|p| p.status == Status::Rejected || p.approved_by.as_deref().is_some_and(|b| !b.starts_with("improve")))
+        .filter(|p| {
+            p.status == Status::Rejected
+                || p.approved_by
+                    .as_deref()
+                    .is_some_and(|b| !b.starts_with("improve"))
+        })
         .collect();
     if decided.is_empty() {
-        v.push(no_data("H7", "human approval rate", ">=80% healthy, 60-79% warning", "no human decisions"));
+        v.push(no_data(
+            "H7",
+            "human approval rate",
+            ">=80% healthy, 60-79% warning",
+            "no human decisions",
+        ));
     } else {
-        let approved = decided.iter().filter(|p| p.status != Status::Rejected).count();
+        let approved = decided
+            .iter()
+            .filter(|p| p.status != Status::Rejected)
+            .count();
         let rate = approved as f64 / decided.len() as f64;
-        v.push(ind("H7", "human approval rate", ">=80% healthy, 60-79% warning", Some(rate), at_least(rate, 0.80, 0.60), format!("{approved} of {} human decisions approved", decided.len())));
+        v.push(ind(
+            "H7",
+            "human approval rate",
+            ">=80% healthy, 60-79% warning",
+            Some(rate),
+            at_least(rate, 0.80, 0.60),
+            format!("{approved} of {} human decisions approved", decided.len()),
+        ));
     }
 
     // H8 library growth.
     let known = r.library.patterns.len();
-    let with_fixes = r.library.patterns.iter().filter(|k| !k.fixes.is_empty()).count();
+    let with_fixes = r
+        .library
+        .patterns
+        .iter()
+        .filter(|k| !k.fixes.is_empty())
+        .count();
     v.push(ind(
         "H8",
         "pattern library growth",
         "grows while problems are found",
         Some(known as f64),
-        if known == 0 && !actionable.is_empty() { Level::Warning } else { Level::Healthy },
+        if known == 0 && !actionable.is_empty() {
+            Level::Warning
+        } else {
+            Level::Healthy
+        },
         format!("{known} known patterns, {with_fixes} with fix outcomes"),
     ));
 
@@ -188,7 +339,11 @@ pub fn compute(r: &Recorded, invariants: &[InvariantResult], now: Timestamp) -> 
     let mut worsening = 0;
     let mut judged = 0;
     let mut parts = vec![];
-    for (m, higher) in [("satisfaction", true), ("agent_success_rate", true), ("error_rate", false)] {
+    for (m, higher) in [
+        ("satisfaction", true),
+        ("agent_success_rate", true),
+        ("error_rate", false),
+    ] {
         let vals = r.metrics.values(m);
         if vals.len() < 3 {
             continue;
@@ -207,7 +362,12 @@ pub fn compute(r: &Recorded, invariants: &[InvariantResult], now: Timestamp) -> 
         }
     }
     if judged == 0 {
-        v.push(no_data("H9", "value metric trend", "2+ of satisfaction/completion/error improving", "too little history"));
+        v.push(no_data(
+            "H9",
+            "value metric trend",
+            "2+ of satisfaction/completion/error improving",
+            "too little history",
+        ));
     } else {
         let level = if improving >= 2 || (worsening == 0 && improving >= 1) {
             Level::Healthy
@@ -216,7 +376,14 @@ pub fn compute(r: &Recorded, invariants: &[InvariantResult], now: Timestamp) -> 
         } else {
             Level::Warning
         };
-        v.push(ind("H9", "value metric trend", "2+ of satisfaction/completion/error improving", Some(improving as f64), level, parts.join("; ")));
+        v.push(ind(
+            "H9",
+            "value metric trend",
+            "2+ of satisfaction/completion/error improving",
+            Some(improving as f64),
+            level,
+            parts.join("; "),
+        ));
     }
 
     // H10 invariant violations.
@@ -228,38 +395,107 @@ pub fn compute(r: &Recorded, invariants: &[InvariantResult], now: Timestamp) -> 
         "invariant violations",
         "0 healthy, 1-2 warning, >=3 or any CRITICAL error",
         Some(n as f64),
-        if critical || n >= 3 { Level::Error } else if n > 0 { Level::Warning } else { Level::Healthy },
-        if n == 0 { "V1-V10 hold".into() } else { violated.iter().map(|i| format!("{} {}", i.id, i.name)).collect::<Vec<_>>().join("; ") },
+        if critical || n >= 3 {
+            Level::Error
+        } else if n > 0 {
+            Level::Warning
+        } else {
+            Level::Healthy
+        },
+        if n == 0 {
+            "V1-V10 hold".into()
+        } else {
+            violated
+                .iter()
+                .map(|i| format!("{} {}", i.id, i.name))
+                .collect::<Vec<_>>()
+                .join("; ")
+        },
     ));
 
     // M1 last cycle age.
     match r.cycles.last().and_then(|c| parse_ts(&c.started).ok()) {
-        None => v.push(ind("M1", "last cycle", "< 24h ago", None, Level::Warning, "no cycle has run yet".into())),
+        None => v.push(ind(
+            "M1",
+            "last cycle",
+            "< 24h ago",
+            None,
+            Level::Warning,
+            "no cycle has run yet".into(),
+        )),
         Some(t) => {
             let hours = (now - t).num_minutes() as f64 / 60.0;
-            v.push(ind("M1", "last cycle", "< 24h ago", Some(hours), if hours < 24.0 { Level::Healthy } else { Level::Error }, format!("{} ran {hours:.1}h ago", r.cycles.last().map(|c| c.cycle.as_str()).unwrap_or(""))));
+            v.push(ind(
+                "M1",
+                "last cycle",
+                "< 24h ago",
+                Some(hours),
+                if hours < 24.0 {
+                    Level::Healthy
+                } else {
+                    Level::Error
+                },
+                format!(
+                    "{} ran {hours:.1}h ago",
+                    r.cycles.last().map(|c| c.cycle.as_str()).unwrap_or("")
+                ),
+            ));
         }
     }
     // M2 trigger queue.
     let q = r.queued_triggers as f64;
-    v.push(ind("M2", "trigger queue", "<10 healthy, 10-50 warning", Some(q), below(q, 10.0, 50.0), format!("{} triggers waiting", r.queued_triggers)));
+    v.push(ind(
+        "M2",
+        "trigger queue",
+        "<10 healthy, 10-50 warning",
+        Some(q),
+        below(q, 10.0, 50.0),
+        format!("{} triggers waiting", r.queued_triggers),
+    ));
     // M3 cycle duration p95.
-    let mut durs: Vec<f64> = r.cycles.iter().map(|c| c.phase_ms.values().sum::<u64>() as f64 / 1000.0).collect();
+    let mut durs: Vec<f64> = r
+        .cycles
+        .iter()
+        .map(|c| c.phase_ms.values().sum::<u64>() as f64 / 1000.0)
+        .collect();
     if durs.is_empty() {
         v.push(no_data("M3", "cycle duration p95", "< 1h", "no cycles"));
     } else {
         durs.sort_by(f64::total_cmp);
-        let p95 = durs[((durs.len() as f64 * 0.95).ceil() as usize).saturating_sub(1).min(durs.len() - 1)];
-        v.push(ind("M3", "cycle duration p95", "< 1h", Some(p95), if p95 < 3600.0 { Level::Healthy } else { Level::Error }, format!("p95 {p95:.2}s over {} cycles", durs.len())));
+        let p95 = durs[((durs.len() as f64 * 0.95).ceil() as usize)
+            .saturating_sub(1)
+            .min(durs.len() - 1)];
+        v.push(ind(
+            "M3",
+            "cycle duration p95",
+            "< 1h",
+            Some(p95),
+            if p95 < 3600.0 {
+                Level::Healthy
+            } else {
+                Level::Error
+            },
+            format!("p95 {p95:.2}s over {} cycles", durs.len()),
+        ));
     }
     let overall = v.iter().map(|i| i.level).max().unwrap_or(Level::Healthy);
-    Health { overall, indicators: v }
+    Health {
+        overall,
+        indicators: v,
+    }
 }
 
 pub fn render_text(h: &Health) -> String {
     let mut s = format!("improve health: {}\n", h.overall.as_str());
     for i in &h.indicators {
-        s.push_str(&format!("  {:<4} {:<8} {:<26} {}  [{}]\n", i.id, i.level.as_str(), i.name, i.detail, i.thresholds));
+        s.push_str(&format!(
+            "  {:<4} {:<8} {:<26} {}  [{}]\n",
+            i.id,
+            i.level.as_str(),
+            i.name,
+            i.detail,
+            i.thresholds
+        ));
     }
     s
 }
@@ -267,7 +503,14 @@ pub fn render_text(h: &Health) -> String {
 pub fn render_markdown(h: &Health) -> String {
     let mut s = format!("## improve health: **{}**\n\n| | indicator | level | detail | thresholds |\n|---|---|---|---|---|\n", h.overall.as_str());
     for i in &h.indicators {
-        s.push_str(&format!("| {} | {} | {} | {} | {} |\n", i.id, i.name, i.level.as_str(), i.detail.replace('|', "\\|"), i.thresholds));
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            i.id,
+            i.name,
+            i.level.as_str(),
+            i.detail.replace('|', "\\|"),
+            i.thresholds
+        ));
     }
     s
 }

@@ -45,7 +45,9 @@ impl Recorded {
             }
         }
         let verification = audit::verify(git, records.tip)?;
-        let spooled = crate::triggers::read_spool(git).map(|v| v.len()).unwrap_or(0);
+        let spooled = crate::triggers::read_spool(git)
+            .map(|v| v.len())
+            .unwrap_or(0);
         Ok(Recorded {
             cycles,
             learning,

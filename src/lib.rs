@@ -30,6 +30,7 @@ pub mod notify;
 pub mod observe;
 pub mod propose;
 pub mod records;
+pub mod report;
 pub mod stats;
 pub mod triggers;
 pub mod validate;

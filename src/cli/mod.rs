@@ -5,7 +5,10 @@
 mod audit;
 mod cycle;
 mod decide;
+mod generate;
+mod health;
 mod init;
+mod report;
 mod rollback;
 mod show;
 mod trigger;
@@ -59,7 +62,12 @@ pub enum Command {
     Approve(decide::ApproveArgs),
     Reject(decide::RejectArgs),
     Rollback(rollback::Args),
+    Health(health::HealthArgs),
+    Check(health::CheckArgs),
+    Report(report::Args),
     Audit(audit::Args),
+    Completions(generate::CompletionsArgs),
+    Man(generate::ManArgs),
 }
 
 fn init_tracing(verbose: u8, quiet: bool) {
@@ -130,7 +138,12 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Approve(a) => decide::approve(&app, a),
         Command::Reject(a) => decide::reject(&app, a),
         Command::Rollback(a) => rollback::run(&app, a),
+        Command::Health(a) => health::health(&app, a),
+        Command::Check(a) => health::check(&app, a),
+        Command::Report(a) => report::run(&app, a),
         Command::Audit(a) => audit::run(&app, a),
+        Command::Completions(a) => generate::completions(a),
+        Command::Man(a) => generate::man(a),
     }
 }
 
