@@ -4,11 +4,14 @@
 
 use std::collections::BTreeMap;
 
+use serde::Serialize;
+
 use crate::config::Direction;
 use crate::stats;
 
 /// A metric trending over its history.
-#[derive(Debug, Clone, PartialEq)]
+/// Serializable for the cycle record (not deserializable: `method` is static).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Drift {
     pub metric: String,
     /// Change of the fitted line from the first to the last point, over |mean|
@@ -80,7 +83,7 @@ pub fn detect_drift(
 }
 
 /// Two metrics that move together.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Correlated {
     pub a: String,
     pub b: String,
