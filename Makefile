@@ -1,0 +1,61 @@
+SHELL := /bin/bash
+# improve — the two commands a newcomer needs: `make demo` and `make test`.
+# Everything a target needs that a fresh Debian machine may lack is installed here.
+
+CARGO ?= cargo
+BIN := target/release/improve
+DEMO_DIR ?= demo-system
+SHOT ?= target/report.png
+
+.PHONY: all demo test deps browser-deps build release bench fuzz screenshot report clean
+
+all: build
+
+# Tools the tests drive: git and python3 (the demo system's test and replay commands).
+deps:
+	@command -v git >/dev/null 2>&1 && command -v python3 >/dev/null 2>&1 || \
+	  { apt-get update -qq && apt-get install -y -qq git python3 >/dev/null; }
+
+# Headless Chromium for the report's browser test and the screenshot.
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+build:
+	$(CARGO) build
+
+release:
+	$(CARGO) build --release
+
+# A self-contained target system, a simulator of its logs, and three acts on the
+# simulated clock (a fix deployed and stable; a harmful change reverted; a proposal
+# waiting for a human).
+demo: deps release
+	rm -rf $(DEMO_DIR)
+	$(BIN) demo $(DEMO_DIR)
+
+# Unit, property and integration tests, the report in a real browser, then a summary
+# of what the reliability tests tried.
+test: deps browser-deps
+	mkdir -p target && $(CARGO) test --all-targets 2>&1 | tee target/test-output.txt; test $${PIPESTATUS[0]} -eq 0
+	bash tests/browser/run.sh
+	@echo "== what the suite tried"; cat target/test-summary/*.txt 2>/dev/null || true
+
+report: demo
+	$(BIN) --repo $(DEMO_DIR) report --html target/report.html
+
+# A screenshot of the demo's report in headless Chromium.
+screenshot: browser-deps report
+	bash tests/browser/screenshot.sh target/report.html $(SHOT)
+	@echo "screenshot: $(SHOT)"
+
+# Long benchmarks and fuzzing stay out of `make test` (CI budget).
+bench: deps
+	bash bench/run.sh $(BENCH_MB)
+
+fuzz:
+	bash fuzz/run.sh $(FUZZ_SECONDS)
+
+clean:
+	$(CARGO) clean
+	rm -rf $(DEMO_DIR)

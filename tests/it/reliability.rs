@@ -1,0 +1,362 @@
+//! Reliability (issue 6): a cycle killed at every named crash point leaves the
+//! repository and the records consistent, and the next cycle finishes the work.
+//! Overlapping cycles, confinement and tamper cases are counted and summarised.
+
+use crate::support::*;
+use std::process::Command as Proc;
+
+/// Counts for the suite's summary (target/test-summary/NAME.txt).
+pub fn summary(name: &str, line: &str) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-summary");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("{name}.txt")), format!("{line}\n")).unwrap();
+}
+
+fn crashed_cycle(env: &Env, now: &str, point: &str) -> bool {
+    let out = env
+        .improve(now)
+        .env("IMPROVE_CRASH_AT", point)
+        .args(["cycle", "--json"])
+        .output()
+        .unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    out.status.signal() == Some(9)
+}
+
+/// Everything that must hold after any interruption and one more cycle.
+fn consistent(env: &Env, now: &str) {
+    env.improve(now)
+        .args(["audit", "verify"])
+        .assert()
+        .success();
+    env.improve(now).args(["check"]).assert().success();
+    assert_eq!(
+        env.git(&["status", "--porcelain", "--untracked-files=no"]),
+        "",
+        "working tree clean"
+    );
+    let tree = env.git(&["grep", "-c", "<<<<<<<", "main"]);
+    assert!(tree.is_empty(), "conflict markers: {tree}");
+    // Every open proposal on record has its branch; no branch without a record.
+    let recorded = env.git(&["ls-tree", "--name-only", "improve/records", "proposals/"]);
+    for b in env.branches("improve/proposal/") {
+        let id = b.trim_start_matches("improve/proposal/");
+        assert!(recorded.contains(id), "branch {b} without a record");
+    }
+    // No deployment left half-done, and each recorded deploy commit is on main.
+    let deps = env.git(&["ls-tree", "--name-only", "improve/records", "deployments/"]);
+    for d in deps.lines().filter(|l| !l.is_empty()) {
+        let y: serde_yaml::Value = serde_yaml::from_str(&env.record(d)).unwrap();
+        assert_ne!(y["status"], "deploying", "{d} left deploying");
+        if let Some(c) = y["deploy_commit"].as_str().filter(|c| !c.is_empty()) {
+            let (ok, _, _) = env.git_status(&["merge-base", "--is-ancestor", c, "main"]);
+            assert!(ok, "{d}: deploy commit {c} not on main");
+        }
+    }
+    // Every deploy commit on main is recorded.
+    for line in env
+        .git(&[
+            "log",
+            "--format=%H %(trailers:key=Improve-Deployment,valueonly,separator=)",
+            "main",
+        ])
+        .lines()
+    {
+        let mut parts = line.split_whitespace();
+        let (Some(_), Some(id)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        assert!(
+            deps.contains(id),
+            "deploy commit for {id} on main but not recorded"
+        );
+    }
+}
+
+#[test]
+fn killed_at_every_crash_point_nothing_is_lost() {
+    let points = [
+        "after-lock",
+        "after-observe",
+        "after-diagnose",
+        "records-before-commit",
+        "records-after-commit",
+        "proposal-before-branch",
+        "after-propose",
+        "deploy-after-backup-tag",
+        "deploy-after-commit",
+        "deploy-before-record",
+        "before-learn",
+    ];
+    let mut killed = 0;
+    for point in points {
+        let env = Env::with_validation();
+        faulty(&env, 12, h(1), "a");
+        assert!(
+            crashed_cycle(&env, &at(2), point),
+            "the cycle did not reach {point}"
+        );
+        killed += 1;
+        // The next cycle redoes or finishes the work.
+        let r = env.cycle_json(&at(3));
+        consistent(&env, &at(3));
+        // The fix was proposed and deployed exactly once.
+        let deploys = env.git(&["log", "--format=%s", "--grep=Improve-Deployment", "main"]);
+        assert_eq!(deploys.lines().count(), 1, "{point}: {deploys}\n{r:#}");
+        assert_eq!(env.branches("improve/proposal/").len(), 1, "{point}");
+    }
+    // Reverts interrupted half-way.
+    for point in ["revert-after-commit", "revert-before-record"] {
+        let env = Env::with_validation();
+        faulty(&env, 12, h(1), "a");
+        env.cycle_json(&at(2));
+        degraded(&env, 12, h(3), "b");
+        assert!(
+            crashed_cycle(&env, &at(5), point),
+            "the cycle did not reach {point}"
+        );
+        killed += 1;
+        env.cycle_json(&at(6));
+        consistent(&env, &at(6));
+        let y: serde_yaml::Value =
+            serde_yaml::from_str(&env.record("deployments/D-0001.yaml")).unwrap();
+        assert_eq!(y["status"], "rolled_back", "{point}");
+        let reverts = env.git(&["log", "--format=%s", "--grep=This reverts commit", "main"]);
+        assert_eq!(reverts.lines().count(), 1, "{point}: exactly one revert");
+    }
+    summary(
+        "crash",
+        &format!(
+            "crash points: killed at {killed} of {} named points, 0 lost",
+            improve::crash::POINTS.len()
+        ),
+    );
+    assert_eq!(
+        killed,
+        improve::crash::POINTS.len(),
+        "every named crash point is exercised"
+    );
+}
+
+#[test]
+fn many_cycles_at_once_exactly_one_runs() {
+    let env = Env::with_validation();
+    faulty(&env, 12, h(1), "a");
+    let bin = assert_cmd::cargo::cargo_bin("improve");
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            let mut c = Proc::new(&bin);
+            c.current_dir(&env.repo)
+                .env("GIT_CONFIG_GLOBAL", "/dev/null")
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .args(["--now", &at(2), "cycle", "-q"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+            c.spawn().unwrap()
+        })
+        .collect();
+    let codes: Vec<i32> = children
+        .into_iter()
+        .map(|mut c| c.wait().unwrap().code().unwrap())
+        .collect();
+    let ran = codes.iter().filter(|c| **c == 0).count();
+    let busy = codes.iter().filter(|c| **c == 75).count();
+    assert_eq!(ran + busy, 4, "{codes:?}");
+    assert!(ran >= 1, "{codes:?}");
+    // Queued triggers are consumed by the next cycle; nothing is duplicated.
+    env.cycle_json(&at(3));
+    consistent(&env, &at(3));
+    assert_eq!(env.branches("improve/proposal/").len(), 1);
+    summary(
+        "overlap",
+        &format!(
+            "overlap: 4 cycles started at once, {ran} ran, {busy} exited 75 and queued, 0 lost"
+        ),
+    );
+}
+
+#[test]
+fn a_stale_lock_from_a_dead_cycle_is_taken_over() {
+    let env = Env::with_validation();
+    faulty(&env, 12, h(1), "a");
+    // A cycle killed while holding the lock.
+    assert!(crashed_cycle(&env, &at(2), "after-lock"));
+    assert!(env.repo.join(".git/improve/cycle.lock").exists());
+    env.cycle_json(&at(3));
+    consistent(&env, &at(3));
+}
+
+#[test]
+fn confinement_refuses_paths_that_leave_allowed_paths() {
+    let attempts = [
+        "../outside.py",
+        "/etc/passwd",
+        "runtime/../../outside.py",
+        "runtime/link/constants.py",
+        ".git/config",
+        "README.md",
+    ];
+    let mut refused = 0;
+    for target in attempts {
+        let env = Env::with_validation();
+        // A symlink that leads out of the repository.
+        std::os::unix::fs::symlink("/tmp", env.path("runtime/link")).unwrap();
+        env.git(&["add", "-A"]);
+        env.git(&["commit", "-qm", "a link"]);
+        env.templates(&format!(
+            "candidates:\n  divergence-physics:\n    - {{type: constant_tune, target: {{file: \"{target}\", name: SIBLING_DIVERGENCE_WEIGHT}}, direction: increase, step: 1.0, risk: low, complexity: 1, metric: sibling_divergence}}\n"
+        ));
+        faulty(&env, 12, h(1), "a");
+        let r = env.cycle_json(&at(2));
+        assert!(
+            r["proposals"].as_array().unwrap().is_empty(),
+            "{target}: {r:#}"
+        );
+        let why = r["not_proposed"].to_string();
+        assert!(
+            why.contains("outside allowed_paths")
+                || why.contains("not a plain path")
+                || why.contains("symbolic link")
+                || why.contains("inside .git"),
+            "{target}: {why}"
+        );
+        assert!(!std::path::Path::new("/tmp/constants.py").exists());
+        refused += 1;
+    }
+    summary(
+        "confinement",
+        &format!(
+            "escape attempts: {refused} of {} refused, 0 lost",
+            attempts.len()
+        ),
+    );
+}
+
+#[test]
+fn tampering_is_detected_and_blocks_deploys() {
+    let mut detected = 0;
+    let cases = ["edit", "delete", "reorder", "truncate", "rewrite-branch"];
+    for case in cases {
+        let env = Env::with_validation();
+        env.templates("candidates:\n  divergence-physics:\n    - {type: protocol_update, target: {file: protocols/explore.yaml, name: \"steps[0].max_retries\"}, direction: increase, step: 0.5, risk: medium, complexity: 2, metric: efficiency}\n");
+        faulty(&env, 12, h(1), "a");
+        env.cycle_json(&at(2));
+        env.improve(&at(3))
+            .args(["approve", "P-1", "--by", "alice"])
+            .assert()
+            .success();
+        let log = env.record("audit/2026-01.jsonl");
+        let mut lines: Vec<String> = log.lines().map(str::to_string).collect();
+        match case {
+            "edit" => lines[2] = lines[2].replacen("\"read\"", "\"skimmed\"", 1),
+            "delete" => {
+                lines.remove(2);
+            }
+            "reorder" => lines.swap(2, 3),
+            "truncate" => {
+                lines.pop();
+            }
+            _ => {}
+        }
+        if case == "rewrite-branch" {
+            // A non-fast-forward change: the branch moved back one commit.
+            env.git(&[
+                "update-ref",
+                "refs/heads/improve/records",
+                "improve/records~1",
+            ]);
+        } else {
+            crate::cycle::rewrite_record(&env, "audit/2026-01.jsonl", &(lines.join("\n") + "\n"));
+        }
+        env.improve(&at(4))
+            .args(["audit", "verify"])
+            .assert()
+            .code(1);
+        let main = env.rev("main");
+        let r = env.cycle_json(&at(5));
+        assert!(
+            r["notes"]
+                .to_string()
+                .contains("audit log failed verification"),
+            "{case}: {r:#}"
+        );
+        if case != "rewrite-branch" {
+            assert!(
+                lifecycle_lines(&r).contains("refused by invariant V2"),
+                "{case}: {r:#}"
+            );
+        }
+        assert_eq!(env.rev("main"), main, "{case}: nothing deployed");
+        detected += 1;
+    }
+    summary(
+        "tamper",
+        &format!(
+            "tamper cases: {detected} of {} detected and deploys refused, 0 lost",
+            cases.len()
+        ),
+    );
+}
+
+#[test]
+fn a_dirty_working_tree_is_never_touched() {
+    let env = Env::with_validation();
+    faulty(&env, 12, h(1), "a");
+    let edited = env.read("runtime/physics/constants.py") + "# a human is editing\n";
+    env.write("runtime/physics/constants.py", &edited);
+    let main = env.rev("main");
+    let r = env.cycle_json(&at(2));
+    assert!(lifecycle_lines(&r).contains("uncommitted changes"), "{r:#}");
+    assert_eq!(env.rev("main"), main);
+    assert_eq!(env.read("runtime/physics/constants.py"), edited);
+}
+
+#[test]
+fn never_deploys_onto_a_diverged_branch_and_a_failed_push_is_retried() {
+    let env = Env::with_validation();
+    let remote = env.base.join("remote.git");
+    let mut c = Proc::new("git");
+    c.args(["clone", "-q", "--bare"])
+        .arg(&env.repo)
+        .arg(&remote);
+    pinned_env(&mut c, "2026-01-05T00:00:00Z");
+    assert!(c.status().unwrap().success());
+    env.git(&["remote", "add", "origin", remote.to_str().unwrap()]);
+    env.git(&["fetch", "-q", "origin"]);
+    env.git(&["branch", "-q", "--set-upstream-to=origin/main", "main"]);
+    // Someone else pushed to main: the local branch is behind its upstream.
+    let other = env.base.join("other");
+    let mut c = Proc::new("git");
+    c.args(["clone", "-q"]).arg(&remote).arg(&other);
+    pinned_env(&mut c, "2026-01-05T00:00:00Z");
+    assert!(c.status().unwrap().success());
+    std::fs::write(other.join("NOTES.md"), "x\n").unwrap();
+    for args in [
+        vec!["add", "-A"],
+        vec!["commit", "-qm", "elsewhere"],
+        vec!["push", "-q", "origin", "main"],
+    ] {
+        let mut c = Proc::new("git");
+        c.arg("-C").arg(&other).args(&args);
+        pinned_env(&mut c, "2026-01-05T00:00:00Z");
+        assert!(c.status().unwrap().success());
+    }
+    env.git(&["fetch", "-q", "origin"]);
+    faulty(&env, 12, h(1), "a");
+    let main = env.rev("main");
+    let r = env.cycle_json(&at(2));
+    assert!(lifecycle_lines(&r).contains("diverged"), "{r:#}");
+    assert_eq!(env.rev("main"), main);
+    // A push to a remote that is gone is reported, and retried next cycle.
+    let out = env
+        .improve(&at(3))
+        .args(["cycle", "--json", "--push", "nowhere"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        r["notes"].to_string().contains("push to nowhere failed"),
+        "{r:#}"
+    );
+}
