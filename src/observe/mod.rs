@@ -137,3 +137,6 @@ pub const METRICS: &[(&str, &str)] = &[
     ("links_created", "higher"),
     ("energy_injected", "higher"),
 ];
+
+#[cfg(test)]
+mod tests;

@@ -272,12 +272,12 @@ pub fn health_json_line(
         agg.count("lines_ignored", 1);
         return Ok(());
     };
+    if l.value.is_none() && l.status.is_none() {
+        return Err("health line without value or status".into());
+    }
     let ts = l.ts.as_deref().or(l.timestamp.as_deref());
     if judge(agg, limits, ts)?.is_none() {
         return Ok(());
-    }
-    if l.value.is_none() && l.status.is_none() {
-        return Err("health line without value or status".into());
     }
     health_sample(
         agg,
