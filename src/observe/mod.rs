@@ -104,13 +104,39 @@ pub struct Window {
     pub end: Timestamp,
 }
 
-// TEMP STUB: replaced by the observe helper's implementation at merge.
-pub fn run(
-    _root: &std::path::Path,
-    _cfg: &crate::config::Config,
-    cursors: &Cursors,
-    _window: Window,
-    _now: Timestamp,
-) -> anyhow::Result<(Observation, Cursors)> {
-    Ok((Observation::default(), cursors.clone()))
-}
+mod agg;
+mod discover;
+pub mod json;
+mod reader;
+mod run;
+mod sources;
+pub mod traversal;
+mod window;
+
+pub use discover::{discover, SourceKind};
+pub use run::{fuzz_decode, run};
+
+/// Every window-level metric this phase can produce, with the direction that is
+/// better. Health and generic sources add their own names (from the config).
+pub const METRICS: &[(&str, &str)] = &[
+    ("exploration_count", "higher"),
+    ("efficiency", "higher"),
+    ("satisfaction", "higher"),
+    ("satisfaction_velocity", "higher"),
+    ("sibling_divergence", "higher"),
+    ("semantic_quality", "higher"),
+    ("backtrack_rate", "lower"),
+    ("timeout_rate", "lower"),
+    ("error_rate", "lower"),
+    ("duration_ms", "lower"),
+    ("steps", "lower"),
+    ("anomaly_rate", "lower"),
+    ("agent_success_rate", "higher"),
+    ("tool_error_rate", "lower"),
+    ("nodes_created", "higher"),
+    ("links_created", "higher"),
+    ("energy_injected", "higher"),
+];
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,48 @@
+//! Runs the OBSERVE phase over a directory with the built-in config and prints the
+//! Observation as JSON (used by `bench/run.sh`; the CLI will expose the same).
+//!
+//! usage: observe DIR [--since RFC3339] [--now RFC3339] [--cursors FILE] [--summary]
+//! `--cursors FILE` loads the cursors from FILE when it exists and saves them after,
+//! so a second run reads only what was appended. `--summary` leaves out the samples.
+
+use anyhow::{bail, Context, Result};
+use improve::observe::{self, Cursors, Window};
+
+fn main() -> Result<()> {
+    let mut args = std::env::args().skip(1);
+    let mut dir = None;
+    let (mut since, mut now, mut cursors_file, mut summary) = (None, None, None, false);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--since" => since = args.next(),
+            "--now" => now = args.next(),
+            "--cursors" => cursors_file = args.next(),
+            "--summary" => summary = true,
+            _ if dir.is_none() && !a.starts_with("--") => dir = Some(a),
+            _ => bail!("unexpected argument {a:?}"),
+        }
+    }
+    let dir = dir.context("usage: observe DIR [--since TS] [--now TS] [--cursors FILE]")?;
+    let now = improve::clock::now(now.as_deref())?;
+    let start = match since {
+        Some(s) => improve::clock::parse_ts(&s)?,
+        None => now - chrono::Duration::days(7),
+    };
+    let cursors: Cursors = match &cursors_file {
+        Some(f) if std::path::Path::new(f).exists() => {
+            serde_json::from_slice(&std::fs::read(f)?).context("reading the cursors file")?
+        }
+        _ => Cursors::new(),
+    };
+    let cfg = improve::config::Config::builtin();
+    let window = Window { start, end: now };
+    let (mut obs, cursors) = observe::run(std::path::Path::new(&dir), &cfg, &cursors, window, now)?;
+    if let Some(f) = &cursors_file {
+        improve::fsutil::write_atomic(std::path::Path::new(f), &serde_json::to_vec(&cursors)?)?;
+    }
+    if summary {
+        obs.samples.clear();
+    }
+    println!("{}", serde_json::to_string_pretty(&obs)?);
+    Ok(())
+}

@@ -1,0 +1,299 @@
+//! The OBSERVE driver: files are handed to one worker per core through an atomic
+//! index; each worker folds its files into its own `Agg` (no lock per line) and the
+//! per-worker aggregates are merged at the end, order-independently.
+
+use super::agg::Agg;
+use super::discover::{discover_found, Found, SourceKind};
+use super::reader::{self, Buf, Line};
+use super::sources::{self, CsvCols};
+use super::traversal::Traversal;
+use super::window::Limits;
+use super::{Breach, Cursor, Cursors, Evidence, Observation, Window};
+use crate::clock::Timestamp;
+use crate::config::Config;
+use anyhow::Result;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Reads every discovered file from its cursor, in parallel, and merges the result.
+pub fn run(
+    root: &Path,
+    cfg: &Config,
+    cursors: &Cursors,
+    window: Window,
+    now: Timestamp,
+) -> Result<(Observation, Cursors)> {
+    let files = discover_found(root, cfg)?;
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    run_files(root, cfg, cursors, window, now, &files, threads)
+}
+
+pub(crate) fn limits(cfg: &Config, window: Window, now: Timestamp) -> Limits {
+    let tol = cfg.dur(&cfg.observation.future_tolerance);
+    Limits {
+        start_ms: window.start.timestamp_millis(),
+        future_ms: (now + tol).timestamp_millis(),
+    }
+}
+
+pub(crate) fn run_files(
+    root: &Path,
+    cfg: &Config,
+    cursors: &Cursors,
+    window: Window,
+    now: Timestamp,
+    files: &[Found],
+    threads: usize,
+) -> Result<(Observation, Cursors)> {
+    let limits = limits(cfg, window, now);
+    let next = AtomicUsize::new(0);
+    let threads = threads.clamp(1, files.len().max(1));
+    let results: Vec<(Agg, Vec<(String, Cursor)>)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut agg = Agg::default();
+                    let mut moved = Vec::new();
+                    let mut buf: Option<Buf> = None;
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(f) = files.get(i) else { break };
+                        let old = cursors.get(&f.rel);
+                        let (start, _) = reader::start_of(old, f.inode, f.size);
+                        if start == f.size && old.is_some() {
+                            continue; // nothing new: not even opened
+                        }
+                        let buf = buf.get_or_insert_with(Buf::default);
+                        match read_file(root, cfg, &limits, f, old, buf, &mut agg) {
+                            Ok(c) => moved.push((f.rel.clone(), c)),
+                            Err(e) => {
+                                // One unreadable file never aborts the cycle.
+                                agg.skip(&f.rel, 0, format!("cannot read: {e}"));
+                            }
+                        }
+                    }
+                    (agg, moved)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("observe worker panicked"))
+            .collect()
+    });
+    let mut total = Agg::default();
+    let mut out = cursors.clone();
+    for (agg, moved) in results {
+        total.merge(agg);
+        out.extend(moved);
+    }
+    window_breaches(&mut total, cfg);
+    Ok((total.finish(), out))
+}
+
+/// Window-level rates (timeout_rate, tool_error_rate, ...) against the configured
+/// thresholds, once per window; health lines were judged line by line.
+fn window_breaches(agg: &mut Agg, cfg: &Config) {
+    for t in &cfg.thresholds {
+        let Some(m) = agg.means.get(&t.metric).copied() else {
+            continue;
+        };
+        let Some(v) = m.mean() else { continue };
+        let crossed = [
+            (t.max, v > t.max.unwrap_or(f64::INFINITY)),
+            (t.min, v < t.min.unwrap_or(f64::NEG_INFINITY)),
+        ];
+        for (limit, hit) in crossed {
+            if let (Some(limit), true) = (limit, hit) {
+                agg.count(&format!("breach:{}", t.metric), 1);
+                agg.breach(Breach {
+                    metric: t.metric.clone(),
+                    value: v,
+                    threshold: limit,
+                    evidence: Evidence {
+                        file: String::new(),
+                        line: 0,
+                        ts: None,
+                        value: Some(v),
+                        detail: format!("window mean over {} units", m.n),
+                    },
+                });
+            }
+        }
+    }
+}
+
+/// The per-file decoder, chosen by source kind.
+enum Decoder<'a> {
+    Traversal(Box<Traversal<'a>>),
+    Agent,
+    HealthJson,
+    HealthCsv(Option<CsvCols>),
+    Graph,
+    Generic(usize),
+}
+
+impl<'a> Decoder<'a> {
+    fn new(kind: SourceKind, rel: &'a str, limits: Limits) -> Self {
+        match kind {
+            SourceKind::Traversal => Decoder::Traversal(Box::new(Traversal::new(rel, limits))),
+            SourceKind::AgentTraces => Decoder::Agent,
+            SourceKind::Health if rel.ends_with(".csv") => Decoder::HealthCsv(None),
+            SourceKind::Health => Decoder::HealthJson,
+            SourceKind::GraphEvents => Decoder::Graph,
+            SourceKind::Generic(i) => Decoder::Generic(i),
+        }
+    }
+
+    /// Every line ends up exactly once in: lines_used, lines_ignored, outside_window
+    /// or skipped.
+    fn line(&mut self, cfg: &Config, limits: &Limits, rel: &str, agg: &mut Agg, n: u64, l: Line) {
+        agg.lines_read += 1;
+        let b = match l {
+            Line::TooLong => {
+                agg.skip(
+                    rel,
+                    n,
+                    format!("line longer than {} bytes", reader::MAX_LINE),
+                );
+                return;
+            }
+            Line::Text(b) => b,
+        };
+        if b.iter().all(|c| c.is_ascii_whitespace()) {
+            agg.count("lines_ignored", 1);
+            return;
+        }
+        if std::str::from_utf8(b).is_err() {
+            agg.skip(rel, n, "invalid UTF-8".into());
+            return;
+        }
+        let r = match self {
+            Decoder::Traversal(t) => {
+                t.line(agg, n, b);
+                Ok(())
+            }
+            Decoder::Agent => sources::agent_line(agg, limits, rel, n, b),
+            Decoder::HealthJson => sources::health_json_line(agg, cfg, limits, rel, n, b),
+            Decoder::HealthCsv(cols) => sources::health_csv_line(agg, cfg, limits, cols, rel, n, b),
+            Decoder::Graph => sources::graph_line(agg, limits, b),
+            Decoder::Generic(i) => match cfg.sources.jsonl.get(*i) {
+                Some(src) => sources::generic_line(agg, src, limits, rel, n, b),
+                None => Err("no such generic source".into()),
+            },
+        };
+        if let Err(reason) = r {
+            agg.skip(rel, n, reason);
+        }
+    }
+
+    fn finish(&mut self, agg: &mut Agg) {
+        if let Decoder::Traversal(t) = self {
+            t.finish(agg);
+        }
+    }
+}
+
+fn read_file(
+    root: &Path,
+    cfg: &Config,
+    limits: &Limits,
+    f: &Found,
+    old: Option<&Cursor>,
+    buf: &mut Buf,
+    agg: &mut Agg,
+) -> std::io::Result<Cursor> {
+    let path = root.join(&f.rel);
+    let mut dec = Decoder::new(f.kind, &f.rel, *limits);
+    let (start, _) = reader::start_of(old, f.inode, f.size);
+    if let (Decoder::HealthCsv(cols), true) = (&mut dec, start > 0) {
+        *cols = csv_header_of(&path);
+    }
+    let (cursor, bytes) = reader::read_lines(&path, old, f.inode, f.size, buf, |n, l| {
+        dec.line(cfg, limits, &f.rel, agg, n, l)
+    })?;
+    dec.finish(agg);
+    agg.files_read += 1;
+    agg.bytes_read += bytes;
+    Ok(cursor)
+}
+
+/// A CSV read from the middle still needs its header's column positions.
+fn csv_header_of(path: &Path) -> Option<CsvCols> {
+    use std::io::BufRead;
+    let f = std::fs::File::open(path).ok()?;
+    let mut line = Vec::new();
+    std::io::BufReader::new(f)
+        .take(64 * 1024)
+        .read_until(b'\n', &mut line)
+        .ok()?;
+    sources::csv_header(line.strip_suffix(b"\n").unwrap_or(&line))
+}
+
+use std::io::Read as _;
+
+/// Decodes `data` as lines of every source kind, counting into a fresh Agg per kind;
+/// returns them (the hostile-input test checks nothing was lost). Never panics.
+pub(crate) fn decode_all_kinds(data: &[u8], cfg: &Config) -> Vec<Agg> {
+    let limits = Limits {
+        start_ms: i64::MIN,
+        future_ms: i64::MAX,
+    };
+    let mut kinds = vec![
+        (SourceKind::Traversal, "fuzz/traversal.jsonl"),
+        (SourceKind::AgentTraces, "fuzz/agents.jsonl"),
+        (SourceKind::Health, "fuzz/health.jsonl"),
+        (SourceKind::Health, "fuzz/health.csv"),
+        (SourceKind::GraphEvents, "fuzz/graph.jsonl"),
+    ];
+    for i in 0..cfg.sources.jsonl.len() {
+        kinds.push((SourceKind::Generic(i), "fuzz/generic.jsonl"));
+    }
+    kinds
+        .into_iter()
+        .map(|(kind, rel)| {
+            let mut agg = Agg::default();
+            let mut dec = Decoder::new(kind, rel, limits);
+            for (i, line) in data.split(|b| *b == b'\n').enumerate() {
+                let l = if line.len() > reader::MAX_LINE {
+                    Line::TooLong
+                } else {
+                    Line::Text(line)
+                };
+                dec.line(cfg, &limits, rel, &mut agg, i as u64 + 1, l);
+            }
+            dec.finish(&mut agg);
+            agg
+        })
+        .collect()
+}
+
+/// For fuzzing: decodes arbitrary bytes as each source kind; never panics.
+pub fn fuzz_decode(data: &[u8]) {
+    thread_local! {
+        static CFG: Config = fuzz_config();
+    }
+    CFG.with(|cfg| {
+        let _ = decode_all_kinds(data, cfg);
+    });
+}
+
+/// The built-in config plus one generic source, so fuzzing reaches that decoder too.
+pub(crate) fn fuzz_config() -> Config {
+    let mut cfg = Config::builtin();
+    cfg.sources.jsonl.push(crate::config::GenericSource {
+        name: "api".into(),
+        glob: "logs/api/*.jsonl".into(),
+        timestamp: "/ts".into(),
+        metrics: vec![crate::config::GenericMetric {
+            name: "latency_ms".into(),
+            pointer: "/latency_ms".into(),
+            direction: crate::config::Direction::Lower,
+        }],
+        anomaly: Some("/error_kind".into()),
+        variant: Some("/variant".into()),
+    });
+    cfg
+}
