@@ -11,4 +11,5 @@ pub mod error;
 pub mod fsutil;
 pub mod git;
 pub mod observe;
+pub mod propose;
 pub mod records;
