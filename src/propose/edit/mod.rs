@@ -152,7 +152,7 @@ pub(crate) fn line_at(src: &str, offset: usize) -> usize {
 }
 
 /// One step of a dotted path such as `steps.explore.timeout` or `a.list[2].b`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum Seg {
     Key(String),
     Index(usize),
