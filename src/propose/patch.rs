@@ -3,7 +3,7 @@
 //! context matching, and reversed for the rollback plan.
 
 use anyhow::{bail, Context, Result};
-use similar::{capture_diff_slices, group_diff_ops, Algorithm, DiffTag};
+use similar::{capture_diff_slices, group_diff_ops, Algorithm, DiffOp, DiffTag};
 
 const NO_NEWLINE: &str = "\\ No newline at end of file\n";
 const CONTEXT: usize = 3;
@@ -34,7 +34,11 @@ pub fn unified_diff(path: &str, old: Option<&str>, new: Option<&str>) -> String 
     }
     let old_lines: Vec<&str> = a.split_inclusive('\n').collect();
     let new_lines: Vec<&str> = b.split_inclusive('\n').collect();
-    let ops = capture_diff_slices(Algorithm::Myers, &old_lines, &new_lines);
+    let ops = renumber(capture_diff_slices(
+        Algorithm::Myers,
+        &old_lines,
+        &new_lines,
+    ));
     for group in group_diff_ops(ops, CONTEXT) {
         let (Some(first), Some(last)) = (group.first(), group.last()) else {
             continue;
@@ -58,6 +62,43 @@ pub fn unified_diff(path: &str, old: Option<&str>, new: Option<&str>) -> String 
                 }
             }
         }
+    }
+    out
+}
+
+/// Recomputes every op's positions from the lengths alone: `similar` 2.7 can report a
+/// leading deletion with `new_index: 1`, which would shift a hunk header by one.
+fn renumber(ops: Vec<DiffOp>) -> Vec<DiffOp> {
+    let (mut oi, mut ni) = (0, 0);
+    let mut out = Vec::with_capacity(ops.len());
+    for op in ops {
+        let (tag, or, nr) = op.as_tag_tuple();
+        let (old_len, new_len) = (or.len(), nr.len());
+        out.push(match tag {
+            DiffTag::Equal => DiffOp::Equal {
+                old_index: oi,
+                new_index: ni,
+                len: old_len,
+            },
+            DiffTag::Delete => DiffOp::Delete {
+                old_index: oi,
+                old_len,
+                new_index: ni,
+            },
+            DiffTag::Insert => DiffOp::Insert {
+                old_index: oi,
+                new_index: ni,
+                new_len,
+            },
+            DiffTag::Replace => DiffOp::Replace {
+                old_index: oi,
+                old_len,
+                new_index: ni,
+                new_len,
+            },
+        });
+        oi += old_len;
+        ni += new_len;
     }
     out
 }

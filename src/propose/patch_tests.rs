@@ -133,3 +133,13 @@ fn apply_refuses_mismatches() {
     let two = format!("{patch}{patch}");
     assert!(apply("a\nb\nc\n", &two).is_err(), "two file sections");
 }
+
+#[test]
+fn leading_deletion_has_the_right_new_start() {
+    // Found by the property test: similar reports this deletion with new_index 1.
+    let a = "\\ No newline\n@@ -1 +1 @@\n\na\na\na\nb\nb\na\na";
+    let b = "@@ -1 +1 @@\nc\n@@ -1 +1 @@\nc\nc\n\na";
+    let patch = unified_diff("f", Some(a), Some(b));
+    assert!(patch.contains("@@ -1,10 +1,7 @@"), "{patch}");
+    round_trip_with_git("f", Some(a), Some(b));
+}

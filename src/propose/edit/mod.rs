@@ -56,7 +56,11 @@ impl Value {
         match self {
             Value::Int(i) => Some(*i as f64),
             Value::Float(f) => Some(*f),
-            Value::Str(s) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()),
+            Value::Str(s) => match render::number_value(s) {
+                Some(Value::Int(i)) => Some(i as f64),
+                Some(Value::Float(f)) if f.is_finite() => Some(f),
+                _ => None,
+            },
             Value::Bool(_) => None,
         }
     }
