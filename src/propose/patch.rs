@@ -213,10 +213,12 @@ fn parse(patch: &str) -> Result<(Vec<Hunk>, bool, bool)> {
                     bail!("the patch ends inside the hunk at line {}", n + 1);
                 };
                 let kind = l.as_bytes().first().copied().unwrap_or(b' ');
+                // `get` rather than indexing: a hostile patch may start a line with a
+                // multi-byte character (it is then rejected below, not a panic).
                 let text = if l == "\n" {
                     "\n"
                 } else {
-                    &l[1.min(l.len())..]
+                    l.get(1..).unwrap_or("")
                 };
                 match kind {
                     b' ' | b'\n' if o > 0 && nn > 0 => (o, nn) = (o - 1, nn - 1),

@@ -143,3 +143,9 @@ fn leading_deletion_has_the_right_new_start() {
     assert!(patch.contains("@@ -1,10 +1,7 @@"), "{patch}");
     round_trip_with_git("f", Some(a), Some(b));
 }
+
+#[test]
+fn multibyte_line_start_is_an_error_not_a_panic() {
+    // Found by the hostile-input test.
+    assert!(apply("a\n", "@@ -1,1 +1,1 @@\n\u{FFFD}+ a:\n").is_err());
+}
