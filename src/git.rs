@@ -329,6 +329,19 @@ impl Git {
             .with_context(|| format!("ancestry of {ancestor} and {descendant}"))
     }
 
+    /// Commits on the first-parent line of `to` back to `from`, oldest first: the
+    /// commits that landed on the branch itself, not those merged into it.
+    pub fn first_parent_between(&self, from: Option<Oid>, to: Oid) -> Result<Vec<Oid>> {
+        let mut walk = self.repo.revwalk()?;
+        walk.simplify_first_parent()?;
+        walk.push(to)?;
+        if let Some(f) = from {
+            walk.hide(f)?;
+        }
+        walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)?;
+        walk.map(|r| r.context("walking history")).collect()
+    }
+
     /// Commits reachable from `to` but not from `from`, oldest first.
     pub fn commits_between(&self, from: Option<Oid>, to: Oid) -> Result<Vec<Oid>> {
         let mut walk = self.repo.revwalk()?;
@@ -476,7 +489,9 @@ impl Git {
     pub fn export_tree(&self, commit: Oid, dir: &Path) -> Result<()> {
         let tree = self.tree_of(commit)?;
         let mut co = git2::build::CheckoutBuilder::new();
-        co.force().target_dir(dir).recreate_missing(true);
+        // Never the repository's own index: the export must leave the user's
+        // checkout exactly as it was.
+        co.force().target_dir(dir).recreate_missing(true).update_index(false);
         self.repo
             .checkout_tree(tree.as_object(), Some(&mut co))
             .with_context(|| format!("exporting {commit} to {}", dir.display()))

@@ -624,7 +624,7 @@ fn merged_by_human(
     let base = Oid::from_str(&p.base_commit).ok();
     // The first commit on the deploy branch that contains the proposal: the merge.
     let landed = git
-        .commits_between(base, deploy_tip)?
+        .first_parent_between(base, deploy_tip)?
         .into_iter()
         .find(|c| git.is_ancestor(branch_tip, *c).unwrap_or(false))
         .unwrap_or(branch_tip);

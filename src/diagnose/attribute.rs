@@ -116,9 +116,9 @@ pub fn attribute(
             })
             .filter(|r| below.is_none_or(|b| r.layer > b))
             .collect();
-        // Walk from the symptom layer down; a specific rule beats a wildcard one at
-        // the same layer.
-        candidates.sort_by_key(|r| (r.layer, r.matches.subject.contains('*') as u8));
+        // Walk from the symptom layer down over the rules written for this pattern;
+        // wildcard rules are fallbacks, tried only when no specific rule explains it.
+        candidates.sort_by_key(|r| (r.matches.subject.contains('*') || r.matches.kind.contains('*'), r.layer));
         let chosen = candidates
             .into_iter()
             .find(|r| r.when.iter().all(|c| holds(c, p, obs)));

@@ -344,8 +344,9 @@ fn draft(pat: &Pattern, cand: &Candidate, ctx: &Ctx, id: &str) -> Result<Option<
             };
             let (new_src, old) = edit::tune(format, &src, &name, new)?;
             let new_lit = edit::find(format, &new_src, &name)?;
-            summary = format!("{name} in {file}: {} -> {}", show(&old), new_lit.text);
-            old_value = Some(show(&old));
+            let _ = old;
+            summary = format!("{name} in {file}: {} -> {}", lit.text, new_lit.text);
+            old_value = Some(lit.text.clone());
             new_value = Some(new_lit.text.clone());
             document_only = false;
             title = format!(

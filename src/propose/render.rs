@@ -42,10 +42,13 @@ pub fn evidence_list(evidence: &[Evidence], max: usize) -> String {
     }
     let mut out = String::new();
     for e in evidence.iter().take(max) {
+        // Paths are the tool's own (discovered files), shown as code; a backtick in a
+        // file name cannot close the span.
+        let file = e.file.replace('`', "'");
         let loc = if e.line > 0 {
-            format!("{}:{}", escape_md(&e.file), e.line)
+            format!("`{file}:{}`", e.line)
         } else {
-            escape_md(&e.file)
+            format!("`{file}`")
         };
         out.push_str(&format!("- {loc}"));
         if let Some(ts) = &e.ts {

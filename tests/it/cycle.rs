@@ -63,7 +63,7 @@ fn planted_anomaly_is_detected_attributed_and_tuned_with_a_one_literal_branch() 
     let p = pats
         .iter()
         .find(|p| p["subject"] == "LOW_SIBLING_DIVERGENCE")
-        .expect("the planted anomaly is a pattern");
+        .unwrap_or_else(|| panic!("the planted anomaly is a pattern: {r:#}"));
     assert_eq!(p["kind"], "recurring_anomaly");
     assert_eq!(p["layer"], "physics");
     assert!(p["confidence"].as_f64().unwrap() > 0.3, "{p}");
@@ -283,7 +283,10 @@ fn editing_or_deleting_an_audit_entry_fails_verification() {
         let mut lines: Vec<String> = log.lines().map(str::to_string).collect();
         assert!(lines.len() >= 4);
         match tamper {
-            "edit" => lines[1] = lines[1].replace("\"observe\"", "\"observed\""),
+            "edit" => {
+                let i = lines.iter().position(|l| l.contains("\"phase\":\"observe\"")).unwrap();
+                lines[i] = lines[i].replace("\"phase\":\"observe\"", "\"phase\":\"observed\"");
+            }
             "delete" => {
                 lines.remove(1);
             }

@@ -278,7 +278,7 @@ impl Expl {
                     {"link_id": "l2", "target_id": "nx", "target_type": "moment", "score": 0.4, "semantic": 0.3, "polarity": 0.5, "permanence_factor": 0.5, "self_novelty": 0.5, "sibling_divergence": self.divergence, "verdict": "REJECTED", "why_not": "lower score"}],
                     "selected": {"link_id": "l1", "reason": "best"}, "explanation": "e", "confidence": 0.8},
                 "movement": {"from": {"node_id": format!("n{s}"), "node_type": "moment"}, "to": {"node_id": format!("n{}", s + 1), "node_type": "moment"}, "via": {"link_id": "l1", "polarity": 0.5, "permanence": 0.5, "energy_before": 1.0, "energy_after": 0.9}},
-                "findings": {"found_narratives": found, "found_count": found, "new_this_step": new_found, "alignment_this_step": 0.5},
+                "findings": {"found_narratives": (0..found).map(|k| format!("nar{k}")).collect::<Vec<_>>(), "found_count": found, "new_this_step": new_found, "alignment_this_step": 0.5},
             });
             let planted: Vec<serde_json::Value> = self
                 .anomalies
@@ -324,7 +324,7 @@ pub fn base_path(p: &Path) -> String {
 /// The system's own test: constants within their valid ranges (plain python3).
 pub const CHECK_PY: &str = r#"import re, sys
 src = open("runtime/physics/constants.py").read()
-w = float(re.search(r"^SIBLING_DIVERGENCE_WEIGHT = ([0-9.]+)", src, re.M).group(1))
+w = float(re.search(r"^SIBLING_DIVERGENCE_WEIGHT = ([0-9.]+) *(#.*)?$", src, re.M).group(1))
 sys.exit(0 if 0.0 <= w <= 1.0 else 1)
 "#;
 
@@ -332,7 +332,7 @@ sys.exit(0 if 0.0 <= w <= 1.0 else 1)
 /// divergence weight means more divergence and more efficiency.
 pub const REPLAY_PY: &str = r#"import json, re
 src = open("runtime/physics/constants.py").read()
-w = float(re.search(r"^SIBLING_DIVERGENCE_WEIGHT = ([0-9.]+)", src, re.M).group(1))
+w = float(re.search(r"^SIBLING_DIVERGENCE_WEIGHT = ([0-9.]+) *(#.*)?$", src, re.M).group(1))
 proto = open("protocols/explore.yaml").read()
 r = int(re.search(r"max_retries: (\d+)", proto).group(1))
 print(json.dumps({"sibling_divergence": 0.3 + w, "efficiency": 0.1 + w / 2 + r / 100.0}))
