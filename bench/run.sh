@@ -153,6 +153,8 @@ lines = [
     "",
     f"- observe vs Python: **{py[0] / ob[0]:.1f}x** faster (target >= 10x)",
     f"- observe vs jq: **{jq[0] / ob[0]:.1f}x** faster (target >= 15x)",
+    f"- by CPU seconds (robust when other work shares the cores): vs Python {py[1] / ob[1]:.1f}x, "
+    f"vs jq {jq[1] / ob[1]:.1f}x; load average at the end: {open('/proc/loadavg').read().split()[0]}",
     f"- observe vs wc -l: **{ob[0] / wc[0]:.1f}x** the time of the floor (target <= 6x)",
     f"- peak RSS: {obs_small[2]:.0f} MB at {small_bytes / 1048576:,.0f} MB of logs, "
     f"{ob[2]:.0f} MB at {mb:,.0f} MB (target < 64 MB, not growing)",
