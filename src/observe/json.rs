@@ -320,6 +320,22 @@ impl<'a> Scanner<'a> {
         let start = self.i + 1;
         let mut j = start;
         let mut escaped = false;
+        // Most keys and values are short: a plain byte loop beats a SIMD search's setup.
+        let short_end = (start + 24).min(self.b.len());
+        while j < short_end {
+            match self.b[j] {
+                b'"' => {
+                    self.i = j + 1;
+                    return Ok(Span {
+                        start: start as u32,
+                        end: j as u32,
+                        escaped,
+                    });
+                }
+                b'\\' => break,
+                _ => j += 1,
+            }
+        }
         loop {
             match memchr2(b'"', b'\\', &self.b[j..]) {
                 None => return Err(JErr::Syntax("unterminated string", start - 1)),
