@@ -7,6 +7,7 @@ pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod crash;
+pub mod demo;
 pub mod error;
 pub mod fsutil;
 pub mod git;
