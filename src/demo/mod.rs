@@ -4,8 +4,10 @@
 
 pub mod constants;
 pub mod experiments;
+mod exploration;
 pub mod model;
 pub mod simulate;
+mod steplog;
 pub mod target;
 
 pub use experiments::{Experiment, ExperimentMode, Experiments, Override};

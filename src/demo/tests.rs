@@ -676,3 +676,20 @@ fn check_line(rel: &str, v: &Value) -> String {
     }
     event
 }
+
+/// Prints how long 24 hours at 60 explorations an hour take (run with --ignored,
+/// ideally --release): the demo runs the simulator before every cycle.
+#[test]
+#[ignore]
+fn timing_24h() {
+    let (_a, dir) = target();
+    let started = std::time::Instant::now();
+    let s = sim(&dir, 24.0, 1);
+    eprintln!(
+        "24h: {} explorations, {} lines, {} files in {:?}",
+        s.explorations,
+        s.lines,
+        s.files,
+        started.elapsed()
+    );
+}
