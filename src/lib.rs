@@ -16,6 +16,7 @@ pub mod clock;
 pub mod config;
 pub mod crash;
 pub mod cycle;
+pub mod demo;
 pub mod deploy;
 pub mod diagnose;
 pub mod error;
