@@ -491,7 +491,10 @@ impl Git {
         let mut co = git2::build::CheckoutBuilder::new();
         // Never the repository's own index: the export must leave the user's
         // checkout exactly as it was.
-        co.force().target_dir(dir).recreate_missing(true).update_index(false);
+        co.force()
+            .target_dir(dir)
+            .recreate_missing(true)
+            .update_index(false);
         self.repo
             .checkout_tree(tree.as_object(), Some(&mut co))
             .with_context(|| format!("exporting {commit} to {}", dir.display()))

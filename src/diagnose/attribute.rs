@@ -118,7 +118,12 @@ pub fn attribute(
             .collect();
         // Walk from the symptom layer down over the rules written for this pattern;
         // wildcard rules are fallbacks, tried only when no specific rule explains it.
-        candidates.sort_by_key(|r| (r.matches.subject.contains('*') || r.matches.kind.contains('*'), r.layer));
+        candidates.sort_by_key(|r| {
+            (
+                r.matches.subject.contains('*') || r.matches.kind.contains('*'),
+                r.layer,
+            )
+        });
         let chosen = candidates
             .into_iter()
             .find(|r| r.when.iter().all(|c| holds(c, p, obs)));

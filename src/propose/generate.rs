@@ -267,15 +267,6 @@ fn as_f64(v: &Value) -> Option<f64> {
     }
 }
 
-fn show(v: &Value) -> String {
-    match v {
-        Value::Int(i) => i.to_string(),
-        Value::Float(f) => format!("{f}"),
-        Value::Bool(b) => b.to_string(),
-        Value::Str(s) => format!("{s:?}"),
-    }
-}
-
 /// The new value of a tune: a relative step in the named direction, within the
 /// configured bounds and max step; integers stay integers, fractions stay in [0, 1].
 pub fn tuned_value(ctx: &Ctx, cand: &Candidate, old: &Value) -> Option<f64> {
@@ -342,9 +333,8 @@ fn draft(pat: &Pattern, cand: &Candidate, ctx: &Ctx, id: &str) -> Result<Option<
             let Some(new) = tuned_value(ctx, cand, &lit.value) else {
                 return Ok(None);
             };
-            let (new_src, old) = edit::tune(format, &src, &name, new)?;
+            let (new_src, _old) = edit::tune(format, &src, &name, new)?;
             let new_lit = edit::find(format, &new_src, &name)?;
-            let _ = old;
             summary = format!("{name} in {file}: {} -> {}", lit.text, new_lit.text);
             old_value = Some(lit.text.clone());
             new_value = Some(new_lit.text.clone());

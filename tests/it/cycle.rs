@@ -284,7 +284,10 @@ fn editing_or_deleting_an_audit_entry_fails_verification() {
         assert!(lines.len() >= 4);
         match tamper {
             "edit" => {
-                let i = lines.iter().position(|l| l.contains("\"phase\":\"observe\"")).unwrap();
+                let i = lines
+                    .iter()
+                    .position(|l| l.contains("\"phase\":\"observe\""))
+                    .unwrap();
                 lines[i] = lines[i].replace("\"phase\":\"observe\"", "\"phase\":\"observed\"");
             }
             "delete" => {

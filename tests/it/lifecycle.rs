@@ -33,7 +33,11 @@ fn path1_low_risk_tune_with_measured_improvement_is_auto_deployed_monitored_and_
     let r = env.cycle_json(&at(2));
     assert_eq!(r["proposals"][0]["id"], "P-0001", "{r:#}");
     let lc = lifecycle_lines(&r);
-    assert!(lc.contains("auto tier"), "{lc}\n{}", env.record("proposals/P-0001/validation.json"));
+    assert!(
+        lc.contains("auto tier"),
+        "{lc}\n{}",
+        env.record("proposals/P-0001/validation.json")
+    );
     assert!(lc.contains("D-0001: deployed P-0001"), "{lc}");
     // Validation kept its numbers.
     let v: Value = serde_json::from_str(&env.record("proposals/P-0001/validation.json")).unwrap();

@@ -35,8 +35,9 @@ fn consistent(env: &Env, now: &str) {
         "",
         "working tree clean"
     );
-    let tree = env.git(&["grep", "-c", "<<<<<<<", "main"]);
-    assert!(tree.is_empty(), "conflict markers: {tree}");
+    // git grep exits 1 when nothing matches: no conflict markers anywhere on main.
+    let (found, tree, _) = env.git_status(&["grep", "-c", "<<<<<<<", "main"]);
+    assert!(!found, "conflict markers: {tree}");
     // Every open proposal on record has its branch; no branch without a record.
     let recorded = env.git(&["ls-tree", "--name-only", "improve/records", "proposals/"]);
     for b in env.branches("improve/proposal/") {
