@@ -28,6 +28,9 @@ use std::time::Instant;
 pub struct Options {
     pub dry_run: bool,
     pub push: Option<String>,
+    /// A meta cycle: triggered by the tool's own health check (`meta_check`); it
+    /// observes and records but never proposes a change to the config (V10).
+    pub meta: bool,
 }
 
 /// `state.json` on the records branch.
@@ -177,7 +180,11 @@ pub fn run(app: &App, opts: &Options) -> Result<Report> {
             trig.push(t);
         }
     }
-    trig.push(Trigger::new("periodic", "scheduled cycle", "low", now));
+    if opts.meta {
+        trig.push(Trigger::new("meta_check", "health of improve itself", "low", now));
+    } else {
+        trig.push(Trigger::new("periodic", "scheduled cycle", "low", now));
+    }
 
     // OBSERVE
     let t0 = Instant::now();
@@ -367,6 +374,10 @@ pub fn run(app: &App, opts: &Options) -> Result<Report> {
         report.lifecycle = lc;
     }
     crash::point("before-learn");
+    let meta_cycle = opts.meta || trig.iter().any(|t| t.kind == "meta_check");
+    if let Some(line) = crate::learn::meta::maybe_propose(&git, &mut records, &cfg, &cycle, now, meta_cycle)? {
+        report.lifecycle.push(line);
+    }
     if let Some(remote) = &opts.push {
         match push(&git, &cfg, &records, remote) {
             Ok(()) => {}

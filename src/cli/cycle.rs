@@ -16,6 +16,10 @@ pub struct Args {
     /// (never forced; a failure is reported and retried next cycle).
     #[arg(long, value_name = "REMOTE")]
     pub push: Option<String>,
+    /// A meta cycle (trigger `meta_check`): checks the loop itself; never proposes a
+    /// change to improve's own config (V10).
+    #[arg(long)]
+    pub meta: bool,
 }
 
 pub fn run(app: &App, args: Args) -> Result<i32> {
@@ -24,6 +28,7 @@ pub fn run(app: &App, args: Args) -> Result<i32> {
         &Options {
             dry_run: args.dry_run,
             push: args.push,
+            meta: args.meta,
         },
     )?;
     if app.json {

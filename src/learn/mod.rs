@@ -2,3 +2,4 @@
 //! and the learning record every finished cycle writes (V8).
 
 pub mod library;
+pub mod meta;

@@ -316,7 +316,7 @@ fn read_text(ctx: &Ctx, path: &str) -> Result<Option<String>> {
     }
 }
 
-fn draft(pat: &Pattern, cand: &Candidate, ctx: &Ctx, id: &str) -> Result<Option<Draft>> {
+pub fn draft(pat: &Pattern, cand: &Candidate, ctx: &Ctx, id: &str) -> Result<Option<Draft>> {
     let file = cand.target.file.clone();
     let name = cand.target.name.clone();
     let mut files = BTreeMap::new();
