@@ -303,7 +303,15 @@ fn quoted_end(text: &str, start: usize) -> Option<(usize, String)> {
                     out.push(char::from_u32(u32::from_str_radix(hex, 16).ok()?)?);
                     i += n;
                 }
-                _ => out.push(e as char),
+                b'"' | b'\\' | b'/' | b' ' => out.push(e as char),
+                _ => {
+                    // Unknown escape: keep it whole (it may be a multi-byte character).
+                    let ch = text[i + 1..].chars().next()?;
+                    out.push('\\');
+                    out.push(ch);
+                    i += 1 + ch.len_utf8();
+                    continue;
+                }
             }
             i += 2;
             continue;

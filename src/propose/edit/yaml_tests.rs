@@ -155,3 +155,14 @@ fn same_indent_list_under_key() {
     assert_eq!(find(src, "steps[1].timeout").unwrap().value, Value::Int(4));
     assert_eq!(find(src, "after").unwrap().value, Value::Int(1));
 }
+
+#[test]
+fn escaped_multibyte_character_is_not_a_panic() {
+    // Found by the yaml_editor fuzz target.
+    let src = "a: \"x\\\u{e9}y\"\n";
+    assert_eq!(
+        find(src, "a").unwrap().value,
+        Value::Str("x\\\u{e9}y".into())
+    );
+    let _ = find("a: {b: \"\\\u{fffd}\u{fffd} \"}\n", "a.b");
+}
