@@ -22,6 +22,12 @@ impl App {
     /// The config as committed on the deploy branch (reviewed like code); before it is
     /// committed, the working tree's file; before `improve init`, the built-in one.
     pub fn config(&self, git: &Git) -> Result<Config> {
+        let mut cfg = self.load_config(git)?;
+        cfg.repo_root = Some(git.root());
+        Ok(cfg)
+    }
+
+    fn load_config(&self, git: &Git) -> Result<Config> {
         // The deploy branch is named in the config itself; look on HEAD's branch,
         // then on main.
         let mut branches = vec![];

@@ -58,6 +58,9 @@ pub struct Config {
     /// Globs of the paths a proposal may touch (relative to the repository root).
     #[serde(default = "d::allowed_paths")]
     pub allowed_paths: Vec<String>,
+    /// The target repository's root (not part of the file): hooks run there.
+    #[serde(skip)]
+    pub repo_root: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

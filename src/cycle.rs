@@ -181,7 +181,12 @@ pub fn run(app: &App, opts: &Options) -> Result<Report> {
         }
     }
     if opts.meta {
-        trig.push(Trigger::new("meta_check", "health of improve itself", "low", now));
+        trig.push(Trigger::new(
+            "meta_check",
+            "health of improve itself",
+            "low",
+            now,
+        ));
     } else {
         trig.push(Trigger::new("periodic", "scheduled cycle", "low", now));
     }
@@ -375,7 +380,9 @@ pub fn run(app: &App, opts: &Options) -> Result<Report> {
     }
     crash::point("before-learn");
     let meta_cycle = opts.meta || trig.iter().any(|t| t.kind == "meta_check");
-    if let Some(line) = crate::learn::meta::maybe_propose(&git, &mut records, &cfg, &cycle, now, meta_cycle)? {
+    if let Some(line) =
+        crate::learn::meta::maybe_propose(&git, &mut records, &cfg, &cycle, now, meta_cycle)?
+    {
         report.lifecycle.push(line);
     }
     if let Some(remote) = &opts.push {

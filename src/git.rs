@@ -440,6 +440,37 @@ impl Git {
         Ok(Ok(index.write_tree_to(&self.repo)?))
     }
 
+    /// The tree of `onto` with everything the branch changed since `base` (a squash
+    /// of the branch, three-way merged), or the conflicting paths.
+    pub fn squash_tree(
+        &self,
+        base: Oid,
+        branch_tip: Oid,
+        onto: Oid,
+    ) -> Result<std::result::Result<Oid, Vec<String>>> {
+        if base == onto {
+            return Ok(Ok(self.tree_id(branch_tip)?));
+        }
+        let ancestor = self.tree_of(base)?;
+        let ours = self.tree_of(onto)?;
+        let theirs = self.tree_of(branch_tip)?;
+        let mut index = self
+            .repo
+            .merge_trees(&ancestor, &ours, &theirs, None)
+            .with_context(|| format!("applying {base}..{branch_tip} onto {onto}"))?;
+        if index.has_conflicts() {
+            let mut paths = vec![];
+            for conflict in index.conflicts()? {
+                let conflict = conflict?;
+                if let Some(e) = conflict.our.or(conflict.their).or(conflict.ancestor) {
+                    paths.push(String::from_utf8_lossy(&e.path).to_string());
+                }
+            }
+            return Ok(Err(paths));
+        }
+        Ok(Ok(index.write_tree_to(&self.repo)?))
+    }
+
     /// The files that differ between two commits.
     pub fn changed_paths(&self, from: Oid, to: Oid) -> Result<Vec<String>> {
         let a = self.tree_of(from)?;

@@ -42,7 +42,7 @@ pub fn send(
     line.push(b'\n');
     tx.append(PATH, &line);
     if !cfg.notify_command_is_empty() {
-        let dir = std::env::temp_dir();
+        let dir = cfg.repo_root.clone().unwrap_or_else(std::env::temp_dir);
         let r = crate::validate::command::run(
             &cfg.approval.notify_command,
             &dir,

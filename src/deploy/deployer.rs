@@ -187,27 +187,25 @@ pub fn deploy(
     crash::point("deploy-after-backup-tag");
     // 3. The deploy commit: the proposal's change on top of the current tip.
     let branch_commit = Oid::from_str(&p.branch_commit)?;
-    let tree = if git.parents(branch_commit)?.first() == Some(&tip) {
-        git.tree_id(branch_commit)?
-    } else {
-        match git.cherry_pick_tree(branch_commit, tip)? {
-            Ok(t) => t,
-            Err(paths) => {
-                d.status = DeployStatus::Failed;
-                d.reason = Some(format!(
-                    "the change no longer applies to {} (conflicts in {})",
-                    cfg.deploy_branch,
-                    paths.join(", ")
-                ));
-                p.status = Status::Closed;
-                p.push_event(
-                    &ts,
-                    format!("closed: {}", d.reason.clone().unwrap_or_default()),
-                    None,
-                );
-                finish(git, records, cfg, p, &d, cycle, now, "failed", None)?;
-                return Ok(d);
-            }
+    let base = Oid::from_str(&p.base_commit).context("proposal base commit")?;
+    // The whole branch since its base (a human may have added commits), squashed.
+    let tree = match git.squash_tree(base, branch_commit, tip)? {
+        Ok(t) => t,
+        Err(paths) => {
+            d.status = DeployStatus::Failed;
+            d.reason = Some(format!(
+                "the change no longer applies to {} (conflicts in {})",
+                cfg.deploy_branch,
+                paths.join(", ")
+            ));
+            p.status = Status::Closed;
+            p.push_event(
+                &ts,
+                format!("closed: {}", d.reason.clone().unwrap_or_default()),
+                None,
+            );
+            finish(git, records, cfg, p, &d, cycle, now, "failed", None)?;
+            return Ok(d);
         }
     };
     let message = format!(

@@ -481,3 +481,192 @@ fn path7_a_pattern_that_recurs_after_a_fix_is_diagnosed_one_layer_deeper() {
     assert_eq!(p["layer"], "data", "{r:#}");
     assert!(r["proposals"][0]["type"] == "graph_content", "{r:#}");
 }
+
+/// Logs with several distinct problems at once (one per anomaly type).
+fn many_problems(env: &Env, start: chrono::DateTime<chrono::Utc>, tag: &str) {
+    write_explorations(env, 12, |i| Expl {
+        divergence: 0.3,
+        found: 1,
+        satisfaction: 0.2,
+        anomalies: vec![
+            ("LOW_SIBLING_DIVERGENCE", "warn", 1),
+            ("DEEP_EXPLORATION", "warn", 1),
+            ("SATISFACTION_PLATEAU", "warn", 1),
+            ("HIGH_CRITICALITY_NO_FINDINGS", "warn", 1),
+            ("WEIRD_THING", "error", 2),
+        ],
+        ..Expl::healthy(
+            &format!("m{tag}{i}"),
+            start + chrono::Duration::minutes(i as i64),
+        )
+    });
+}
+
+#[test]
+fn meta_proposals_come_from_a_noisy_record_at_most_daily_require_a_human_and_never_from_a_meta_cycle(
+) {
+    let env = Env::new();
+    env.configure(&[("max_new_proposals: 2", "max_new_proposals: 5")]);
+    many_problems(&env, h(1), "a");
+    let r = env.cycle_json(&at(2));
+    let ids: Vec<String> = r["proposals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 5, "{r:#}");
+    for id in &ids {
+        env.improve(&at(3))
+            .args(["reject", id, "--by", "bob", "--reason", "noise"])
+            .assert()
+            .success();
+    }
+    // A meta cycle looks at the loop but never proposes a config change (V10).
+    let r = env
+        .improve(&at(4))
+        .args(["cycle", "--json", "--meta"])
+        .output()
+        .unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert!(!lifecycle_lines(&r).contains("meta-proposal"), "{r:#}");
+    // An ordinary cycle does, in the REQUIRE tier.
+    let r = env.cycle_json(&at(5));
+    let lc = lifecycle_lines(&r);
+    assert!(lc.contains("meta-proposal"), "{r:#}");
+    let meta = env.record_yaml("proposals/P-0006/proposal.yaml");
+    assert_eq!(meta["target"]["file"], "improvement-data/config.yaml");
+    assert_eq!(meta["target"]["name"], "triggers.pattern_threshold");
+    assert_eq!(meta["tier"], "require");
+    let diff = env.git(&["diff", "main", "improve/proposal/P-0006"]);
+    assert!(
+        diff.contains("-  pattern_threshold: 3") && diff.contains("+  pattern_threshold: 4"),
+        "{diff}"
+    );
+    env.cycle_json(&at(6));
+    assert_eq!(status_of(&env, "P-0006"), "awaiting_approval");
+    // Rejected, the record is still noisy, but not twice in one day.
+    env.improve(&at(7))
+        .args(["reject", "P-6", "--by", "bob", "--reason", "not now"])
+        .assert()
+        .success();
+    let r = env.cycle_json(&at(8));
+    assert!(!lifecycle_lines(&r).contains("meta-proposal"), "{r:#}");
+    let r = env.cycle_json(&at(30));
+    assert!(
+        lifecycle_lines(&r).contains("meta-proposal"),
+        "a day later: {r:#}"
+    );
+    env.improve(&at(30)).args(["check"]).assert().success();
+}
+
+#[test]
+fn the_notify_command_gets_one_json_object_on_stdin() {
+    let env = Env::with_validation();
+    env.templates(MEDIUM_PROTOCOL);
+    let out = env.base.join("notified.jsonl");
+    env.write(
+        "tools/notify.py",
+        &format!(
+            "import sys\nopen({:?}, 'a').write(sys.stdin.read())\n",
+            out.display().to_string()
+        ),
+    );
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "notify hook"]);
+    env.configure(&[(
+        "notify_command: []",
+        "notify_command: [python3, tools/notify.py]",
+    )]);
+    faulty(&env, 12, h(1), "a");
+    env.cycle_json(&at(2));
+    let got = std::fs::read_to_string(&out).expect("the hook ran");
+    let first: serde_json::Value = serde_json::from_str(got.lines().next().unwrap()).unwrap();
+    assert_eq!(first["kind"], "approval_needed");
+    assert_eq!(first["subject"], "P-0001");
+}
+
+#[test]
+fn a_waiting_proposal_is_escalated_after_the_timeout_and_never_auto_approved() {
+    let env = Env::with_validation();
+    env.templates(MEDIUM_PROTOCOL);
+    faulty(&env, 12, h(1), "a");
+    env.cycle_json(&at(2));
+    let r = env.cycle_json(&at(24 * 3));
+    assert!(!lifecycle_lines(&r).contains("escalated"), "{r:#}");
+    let r = env.cycle_json(&at(24 * 8));
+    assert!(lifecycle_lines(&r).contains("escalated"), "{r:#}");
+    assert!(env
+        .record("notifications.jsonl")
+        .contains("\"kind\":\"escalated\""));
+    assert_eq!(status_of(&env, "P-0001"), "awaiting_approval");
+    let r = env.cycle_json(&at(24 * 9));
+    assert!(
+        !lifecycle_lines(&r).contains("escalated"),
+        "once per timeout: {r:#}"
+    );
+    let r = env.cycle_json(&at(24 * 16));
+    assert!(lifecycle_lines(&r).contains("escalated"), "{r:#}");
+    assert_eq!(status_of(&env, "P-0001"), "awaiting_approval");
+}
+
+#[test]
+fn a_humans_commit_on_a_proposal_branch_is_revalidated_and_never_rewritten() {
+    let env = Env::with_validation();
+    env.templates(MEDIUM_PROTOCOL);
+    faulty(&env, 12, h(1), "a");
+    env.cycle_json(&at(2));
+    env.git(&["checkout", "-q", "improve/proposal/P-0001"]);
+    let text = env
+        .read("protocols/explore.yaml")
+        .replace("max_retries: 3", "max_retries: 4");
+    env.write("protocols/explore.yaml", &text);
+    env.git(&["commit", "-qam", "four retries instead"]);
+    let human_tip = env.rev("HEAD");
+    env.git(&["checkout", "-q", "main"]);
+    let r = env.cycle_json(&at(3));
+    let hist = env.record("proposals/P-0001/proposal.yaml");
+    assert!(hist.contains("re-validating"), "{hist}\n{r:#}");
+    let v: serde_json::Value =
+        serde_json::from_str(&env.record("proposals/P-0001/validation.json")).unwrap();
+    assert_eq!(v["commit"], human_tip.as_str());
+    assert_eq!(
+        env.rev("improve/proposal/P-0001"),
+        human_tip,
+        "the branch is the human's now"
+    );
+    env.improve(&at(4))
+        .args(["approve", "P-1", "--by", "alice"])
+        .assert()
+        .success();
+    env.cycle_json(&at(5));
+    assert!(env
+        .read("protocols/explore.yaml")
+        .contains("max_retries: 4"));
+}
+
+#[test]
+fn conflicting_proposals_are_both_kept_flagged_and_escalated() {
+    let env = Env::with_validation();
+    env.templates("candidates:\n  divergence-physics:\n    - {type: constant_tune, target: {file: runtime/physics/constants.py, name: SIBLING_DIVERGENCE_WEIGHT}, direction: increase, step: 1.0, risk: low, complexity: 1, metric: sibling_divergence}\n  deep-physics:\n    - {type: constant_tune, target: {file: runtime/physics/constants.py, name: SIBLING_DIVERGENCE_WEIGHT}, direction: decrease, step: 0.2, risk: low, complexity: 1, metric: efficiency}\n");
+    write_explorations(&env, 12, |i| Expl {
+        divergence: 0.3,
+        found: 1,
+        satisfaction: 0.4,
+        anomalies: vec![
+            ("LOW_SIBLING_DIVERGENCE", "warn", 1),
+            ("DEEP_EXPLORATION", "warn", 1),
+        ],
+        ..Expl::healthy(&format!("x{i}"), h(1) + chrono::Duration::minutes(i as i64))
+    });
+    let main = env.rev("main");
+    let r = env.cycle_json(&at(2));
+    let props = r["proposals"].as_array().unwrap();
+    assert_eq!(props.len(), 2, "{r:#}");
+    assert_eq!(props[1]["conflicts"][0], props[0]["id"], "{r:#}");
+    let second = props[1]["id"].as_str().unwrap();
+    assert_eq!(status_of(&env, second), "awaiting_approval");
+    assert!(env.record_yaml(&format!("proposals/{second}/proposal.yaml"))["tier"] == "require");
+    // The first one was not in conflict when made, and deployed; the conflicting one waits.
+    assert_ne!(env.rev("main"), main);
+}

@@ -361,3 +361,71 @@ fn never_deploys_onto_a_diverged_branch_and_a_failed_push_is_retried() {
         "{r:#}"
     );
 }
+
+#[test]
+fn invalid_configs_name_file_line_and_field_and_unsafe_ones_are_refused() {
+    let cases: [(&str, &str, &str); 5] = [
+        ("  enabled: true", "  enabled: false", "audit.enabled"),
+        (
+            "  monitor_duration: 24h",
+            "  monitor_duration: 0s",
+            "deployment.monitor_duration",
+        ),
+        (
+            "  auto_tier_max_risk: low",
+            "  auto_tier_max_risk: medium",
+            "approval.auto_tier_max_risk",
+        ),
+        (
+            "  pattern_threshold: 3",
+            "  pattern_threshold: three",
+            "pattern_threshold",
+        ),
+        (
+            "  max_new_proposals: 2",
+            "  max_new_proposals: 2\n  max_new_proposal: 3",
+            "max_new_proposal",
+        ),
+    ];
+    let mut refused = 0;
+    for (from, to, field) in cases {
+        let env = Env::new();
+        let text = env.read("improvement-data/config.yaml");
+        let line = text
+            .lines()
+            .position(|l| l.starts_with(from.trim_end()) || l == from)
+            .map(|i| i + 1)
+            .unwrap_or(0);
+        env.configure(&[(from, to)]);
+        let out = env.improve(&at(2)).args(["cycle"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{field}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("improvement-data/config.yaml (on main):"),
+            "{err}"
+        );
+        assert!(err.contains(field), "{field}: {err}");
+        // The line named is the line of the offending field (or the one just after it).
+        let named: usize = err
+            .split("(on main):")
+            .nth(1)
+            .unwrap()
+            .split(':')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            named == line || named == line + 1,
+            "{field}: line {named}, expected {line}: {err}"
+        );
+        refused += 1;
+    }
+    summary(
+        "config",
+        &format!(
+            "invalid configs: {refused} of {} refused with file, line and field, 0 lost",
+            cases.len()
+        ),
+    );
+}
