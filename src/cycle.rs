@@ -317,15 +317,7 @@ pub fn run(app: &App, opts: &Options) -> Result<Report> {
     for d in &drafts {
         library.record_fix(
             &d.proposal.pattern.signature,
-            library::Fix {
-                proposal: d.proposal.id.clone(),
-                kind: d.proposal.kind.as_str().to_string(),
-                file: d.proposal.target.file.clone(),
-                name: d.proposal.target.name.clone(),
-                layer: d.proposal.pattern.layer,
-                outcome: library::Outcome::Pending,
-                updated: ts.clone(),
-            },
+            library::Fix::of(&d.proposal, library::Outcome::Pending, &ts),
         );
     }
     state.cursors = cursors;

@@ -400,44 +400,11 @@ impl Git {
             .revert_commit(&c, &o, mainline, None)
             .with_context(|| format!("reverting {commit} onto {onto}"))?;
         if index.has_conflicts() {
-            let mut paths = vec![];
-            for conflict in index.conflicts()? {
-                let conflict = conflict?;
-                let entry = conflict.our.or(conflict.their).or(conflict.ancestor);
-                if let Some(e) = entry {
-                    paths.push(String::from_utf8_lossy(&e.path).to_string());
-                }
-            }
-            return Ok(RevertOutcome::Conflict(paths));
+            return Ok(RevertOutcome::Conflict(conflict_paths(&index)?));
         }
         let tree = index.write_tree_to(&self.repo)?;
         let id = self.commit_tree(tree, &[&o], message, when)?;
         Ok(RevertOutcome::Clean(id))
-    }
-
-    /// Applies `commit`'s change onto `onto` in memory; the tree, or the conflicting paths.
-    pub fn cherry_pick_tree(
-        &self,
-        commit: Oid,
-        onto: Oid,
-    ) -> Result<std::result::Result<Oid, Vec<String>>> {
-        let c = self.repo.find_commit(commit)?;
-        let o = self.repo.find_commit(onto)?;
-        let mut index = self
-            .repo
-            .cherrypick_commit(&c, &o, 0, None)
-            .with_context(|| format!("applying {commit} onto {onto}"))?;
-        if index.has_conflicts() {
-            let mut paths = vec![];
-            for conflict in index.conflicts()? {
-                let conflict = conflict?;
-                if let Some(e) = conflict.our.or(conflict.their).or(conflict.ancestor) {
-                    paths.push(String::from_utf8_lossy(&e.path).to_string());
-                }
-            }
-            return Ok(Err(paths));
-        }
-        Ok(Ok(index.write_tree_to(&self.repo)?))
     }
 
     /// The tree of `onto` with everything the branch changed since `base` (a squash
@@ -459,14 +426,7 @@ impl Git {
             .merge_trees(&ancestor, &ours, &theirs, None)
             .with_context(|| format!("applying {base}..{branch_tip} onto {onto}"))?;
         if index.has_conflicts() {
-            let mut paths = vec![];
-            for conflict in index.conflicts()? {
-                let conflict = conflict?;
-                if let Some(e) = conflict.our.or(conflict.their).or(conflict.ancestor) {
-                    paths.push(String::from_utf8_lossy(&e.path).to_string());
-                }
-            }
-            return Ok(Err(paths));
+            return Ok(Err(conflict_paths(&index)?));
         }
         Ok(Ok(index.write_tree_to(&self.repo)?))
     }
@@ -599,6 +559,18 @@ impl Git {
         }
         Ok(String::from_utf8_lossy(&out.stdout).to_string())
     }
+}
+
+/// The paths an in-memory merge or revert left in conflict.
+fn conflict_paths(index: &git2::Index) -> Result<Vec<String>> {
+    let mut paths = vec![];
+    for conflict in index.conflicts()? {
+        let conflict = conflict?;
+        if let Some(e) = conflict.our.or(conflict.their).or(conflict.ancestor) {
+            paths.push(String::from_utf8_lossy(&e.path).to_string());
+        }
+    }
+    Ok(paths)
 }
 
 /// `main` -> `refs/heads/main`; full names pass through.

@@ -294,7 +294,10 @@ fn conclude(
         p.status = Status::Failed;
         p.push_event(&ts, format!("validation ({}) FAILED", v.mode), None);
         let mut lib = crate::cycle::load_library(records)?;
-        lib.record_fix(&p.pattern.signature, fix(p, library::Outcome::Failed, &ts));
+        lib.record_fix(
+            &p.pattern.signature,
+            library::Fix::of(p, library::Outcome::Failed, &ts),
+        );
         let mut tx = records.tx();
         tx.put_json(library::PATH, &lib)?;
         tx.put_yaml(&prop::yaml_path(&p.id), p)?;
@@ -373,18 +376,6 @@ fn conclude(
         note,
     )?;
     Ok(line)
-}
-
-fn fix(p: &Proposal, outcome: library::Outcome, ts: &str) -> library::Fix {
-    library::Fix {
-        proposal: p.id.clone(),
-        kind: p.kind.as_str().to_string(),
-        file: p.target.file.clone(),
-        name: p.target.name.clone(),
-        layer: p.pattern.layer,
-        outcome,
-        updated: ts.to_string(),
-    }
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -101,15 +101,7 @@ pub fn reject(app: &App, args: RejectArgs) -> Result<i32> {
     let mut lib = crate::cycle::load_library(&records)?;
     lib.record_fix(
         &p.pattern.signature,
-        library::Fix {
-            proposal: p.id.clone(),
-            kind: p.kind.as_str().to_string(),
-            file: p.target.file.clone(),
-            name: p.target.name.clone(),
-            layer: p.pattern.layer,
-            outcome: library::Outcome::Rejected,
-            updated: ts.clone(),
-        },
+        library::Fix::of(&p, library::Outcome::Rejected, &ts),
     );
     let mut tx = records.tx();
     tx.put_yaml(&prop::yaml_path(&p.id), &p)?;

@@ -318,18 +318,7 @@ pub fn finish(
     tx.put_yaml(&prop::yaml_path(&p.id), p)?;
     if let Some(o) = outcome {
         let mut lib = crate::cycle::load_library(records)?;
-        lib.record_fix(
-            &p.pattern.signature,
-            library::Fix {
-                proposal: p.id.clone(),
-                kind: p.kind.as_str().to_string(),
-                file: p.target.file.clone(),
-                name: p.target.name.clone(),
-                layer: p.pattern.layer,
-                outcome: o,
-                updated: fmt_ts(now),
-            },
-        );
+        lib.record_fix(&p.pattern.signature, library::Fix::of(p, o, &fmt_ts(now)));
         tx.put_json(library::PATH, &lib)?;
     }
     let detail = json!({"proposal": p.id, "status": d.status.as_str(), "commit": d.deploy_commit, "reason": d.reason, "tier": d.tier});

@@ -61,6 +61,21 @@ pub struct Fix {
     pub updated: String,
 }
 
+impl Fix {
+    /// The fix a proposal makes, with its current outcome.
+    pub fn of(p: &crate::propose::proposal::Proposal, outcome: Outcome, ts: &str) -> Fix {
+        Fix {
+            proposal: p.id.clone(),
+            kind: p.kind.as_str().to_string(),
+            file: p.target.file.clone(),
+            name: p.target.name.clone(),
+            layer: p.pattern.layer,
+            outcome,
+            updated: ts.to_string(),
+        }
+    }
+}
+
 /// Cosine similarity of two feature vectors (0 when either is empty or zero).
 pub fn similarity(a: &[f64], b: &[f64]) -> f64 {
     let n = a.len().min(b.len());
