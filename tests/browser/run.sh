@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=target/browser-test
 rm -rf "$out"; mkdir -p "$out"
-cargo build -q --release
-bin=target/release/improve
+cargo build -q
+bin=target/debug/improve
 "$bin" -q demo "$out/system" >/dev/null
 "$bin" --repo "$out/system" report --html "$out/report.html" >/dev/null
 browser=$(command -v chromium || command -v chromium-browser)

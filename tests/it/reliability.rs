@@ -429,3 +429,45 @@ fn invalid_configs_name_file_line_and_field_and_unsafe_ones_are_refused() {
         ),
     );
 }
+
+#[test]
+fn text_from_logs_is_escaped_in_pull_requests_and_the_report() {
+    let env = Env::with_validation();
+    env.templates("candidates:\n  divergence-physics:\n    - {type: protocol_update, target: {file: protocols/explore.yaml, name: \"steps[0].max_retries\"}, direction: increase, step: 0.5, risk: medium, complexity: 2, metric: efficiency}\n");
+    let hostile = "<img src=x onerror=alert(1)> [click](http://evil) `$(rm -rf /)`";
+    let e = Expl {
+        divergence: 0.3,
+        found: 1,
+        satisfaction: 0.4,
+        anomalies: vec![("LOW_SIBLING_DIVERGENCE", "warn", 1)],
+        ..Expl::healthy("aaa", h(1))
+    };
+    let text = e.jsonl().replace(
+        "LOW_SIBLING_DIVERGENCE at step",
+        &hostile.replace('"', "\\\""),
+    );
+    env.write("logs/traversal/traversal_aaa.jsonl", &text);
+    faulty(&env, 11, h(1), "a");
+    env.cycle_json(&at(2));
+    let body = env.record("proposals/P-0001/PR_BODY.md");
+    assert!(body.contains("img src=x"), "the evidence is shown: {body}");
+    // Markup characters arrive escaped: entities, or a backslash before them.
+    let unescaped = body
+        .replace("\\]", "")
+        .replace("\\[", "")
+        .replace("\\`", "");
+    assert!(!body.contains("<img"), "{body}");
+    assert!(
+        !unescaped.contains("](http") && !unescaped.contains("`$("),
+        "{body}"
+    );
+    let out = env.base.join("report.html");
+    env.improve(&at(2))
+        .args(["report", "--html", out.to_str().unwrap()])
+        .assert()
+        .success();
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(html.contains("&lt;img src=x"), "escaped in the report");
+    assert!(!html.contains("<img"), "no raw markup from logs");
+    assert!(!html.contains("<script"), "no scripts at all");
+}
