@@ -455,3 +455,66 @@ fn status_and_show_explain_in_plain_words() {
         .success()
         .stdout(predicates::str::contains("P-0001"));
 }
+
+#[test]
+fn an_enum_keyed_dict_entry_is_tuned_in_place() {
+    let env = Env::new();
+    write_explorations(&env, 12, |i| Expl {
+        satisfaction: 0.1,
+        anomalies: vec![("SATISFACTION_PLATEAU", "warn", 1)],
+        ..Expl::healthy(
+            &format!("p{i}"),
+            ts("2026-01-05T01:00:00Z") + chrono::Duration::minutes(i as i64),
+        )
+    });
+    let r = env.cycle_json("2026-01-05T06:00:00Z");
+    let p = &proposals(&r)[0];
+    assert_eq!(
+        p["target"]["name"], "STATE_MULTIPLIER[SubEntityState.SEEKING]",
+        "{r:#}"
+    );
+    let diff = env.git(&["diff", "--unified=0", "main", p["branch"].as_str().unwrap()]);
+    let changed: Vec<&str> = diff
+        .lines()
+        .filter(|l| {
+            (l.starts_with('+') || l.starts_with('-'))
+                && !l.starts_with("+++")
+                && !l.starts_with("---")
+        })
+        .collect();
+    assert_eq!(
+        changed,
+        vec![
+            "-    SubEntityState.SEEKING: 0.5,",
+            "+    SubEntityState.SEEKING: 0.6,"
+        ],
+        "{diff}"
+    );
+}
+
+#[test]
+fn without_a_tunable_that_explains_it_a_document_is_proposed_not_an_unrelated_tune() {
+    let env = Env::new();
+    // This system has neither SIBLING_DIVERGENCE_WEIGHT nor INTENTION_WEIGHT.
+    env.write("runtime/physics/constants.py", "MAX_DEPTH = 10\n");
+    env.write(
+        "runtime/physics/subentity.py",
+        "def score(q):\n    return q\n",
+    );
+    env.git(&["commit", "-qam", "no tunables"]);
+    planted_divergence(&env, 12, "2026-01-05T01:00:00Z");
+    let r = env.cycle_json("2026-01-05T06:00:00Z");
+    let p = &proposals(&r)[0];
+    assert_eq!(p["type"], "formula_change", "{r:#}");
+    let branch = p["branch"].as_str().unwrap();
+    let files = env.git(&["diff", "--name-only", "main", branch]);
+    assert_eq!(files, "docs/improve/P-0001.md");
+    let doc = env.git(&["show", &format!("{branch}:docs/improve/P-0001.md")]);
+    assert!(
+        doc.contains("LOW\\_SIBLING\\_DIVERGENCE") || doc.contains("LOW_SIBLING_DIVERGENCE"),
+        "{doc}"
+    );
+    assert!(r["not_proposed"].as_array().unwrap().is_empty());
+    let yaml = env.record("proposals/P-0001/proposal.yaml");
+    assert!(yaml.contains("document_only: true"));
+}
