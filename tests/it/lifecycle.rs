@@ -670,3 +670,54 @@ fn conflicting_proposals_are_both_kept_flagged_and_escalated() {
     // The first one was not in conflict when made, and deployed; the conflicting one waits.
     assert_ne!(env.rev("main"), main);
 }
+
+#[test]
+fn a_failed_verification_restores_the_backup_state() {
+    let env = Env::with_validation();
+    env.configure(&[(
+        "verify_command: []",
+        "verify_command: [python3, -c, \"import sys; sys.exit(3)\"]",
+    )]);
+    faulty(&env, 12, h(1), "a");
+    let before = env.rev("main");
+    let r = env.cycle_json(&at(2));
+    assert!(lifecycle_lines(&r).contains("failed"), "{r:#}");
+    let d = deployment(&env, "D-0001");
+    assert_eq!(d["status"], "failed");
+    assert!(d["reason"].as_str().unwrap().contains("verification"));
+    // The deploy commit and its revert: the tree is back to the backup, history intact.
+    assert_eq!(env.rev("main~2"), before);
+    assert_eq!(env.git(&["diff", &before, "main"]), "");
+    assert_eq!(env.rev("improve/backup/D-0001"), before);
+    assert_eq!(status_of(&env, "P-0001"), "failed");
+    env.improve(&at(2)).args(["check"]).assert().success();
+}
+
+#[test]
+fn the_library_tells_proven_from_failed_fixes_per_pattern_and_target() {
+    use improve::learn::library::{Fix, KnownPattern, Library, Outcome};
+    let mut lib = Library::default();
+    lib.patterns.push(KnownPattern {
+        signature: "recurring_anomaly:X".into(),
+        kind: improve::diagnose::PatternKind::RecurringAnomaly,
+        subject: "X".into(),
+        features: vec![1.0, 0.0],
+        first_seen: String::new(),
+        last_seen: String::new(),
+        cycles_seen: 1,
+        recurrences: 0,
+        diagnoses: vec![],
+        fixes: vec![Fix {
+            proposal: "P-0001".into(),
+            kind: "constant_tune".into(),
+            file: "a.py".into(),
+            name: "W".into(),
+            layer: None,
+            outcome: Outcome::Stable,
+            updated: String::new(),
+        }],
+    });
+    assert!(lib.proven_fix("recurring_anomaly:X", "a.py", "W"));
+    assert!(!lib.failed_fix("recurring_anomaly:X", "a.py", "W"));
+    assert!(!lib.proven_fix("recurring_anomaly:X", "a.py", "V"));
+}
