@@ -44,14 +44,13 @@ fn load(app: &App, id: &str) -> Result<(crate::git::Git, crate::config::Config, 
 
 pub fn approve(app: &App, args: ApproveArgs) -> Result<i32> {
     let (git, cfg, mut p) = load(app, &args.id)?;
-    if !matches!(
-        p.status,
-        Status::AwaitingApproval | Status::Validating | Status::Proposed
-    ) {
+    // Only after validation: approving cannot skip it (V1).
+    if p.status != Status::AwaitingApproval {
         return Err(Error::Usage(format!(
-            "{} is {}; only a waiting proposal can be approved",
+            "{} is {}; only a proposal waiting for a human can be approved (next: {})",
             p.id,
-            p.status.as_str()
+            p.status.as_str(),
+            super::show::next_step(&p)
         ))
         .into());
     }
