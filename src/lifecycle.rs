@@ -39,8 +39,13 @@ pub fn run(
             lines.push(l);
             continue;
         }
-        if let Some(l) = monitor::check(git, records, cfg, &mut d, obs, cycle, now)? {
-            lines.push(l);
+        match monitor::check(git, records, cfg, &mut d, obs, cycle, now) {
+            Ok(Some(l)) => lines.push(l),
+            Ok(None) => {}
+            Err(e) => {
+                lines.push(format!("{}: not checked this cycle: {e:#}", d.id));
+                records.refresh()?;
+            }
         }
     }
     // Proposals.
@@ -52,9 +57,17 @@ pub fn run(
         // tier and deployed in one cycle when nothing needs to wait.
         for _ in 0..3 {
             let before = p.status;
-            match step(git, records, cfg, &mut p, cycle, now, obs, audit_ok)? {
-                Some(l) => lines.push(l),
-                None => break,
+            // One proposal's trouble (a dirty tree, a hook that fails) is reported
+            // and retried next cycle; it never stops the others.
+            match step(git, records, cfg, &mut p, cycle, now, obs, audit_ok) {
+                Ok(Some(l)) => lines.push(l),
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::warn!("{}: {e:#}", p.id);
+                    lines.push(format!("{}: not advanced this cycle: {e:#}", p.id));
+                    records.refresh()?;
+                    break;
+                }
             }
             if p.status == before || !p.status.is_open() {
                 break;
