@@ -3,7 +3,7 @@
 //! run time (see `deploy::deployer::preflight`); here they are audited after the fact,
 //! which catches records edited by hand.
 
-use crate::config::{Config, ProposalType, Risk, CONFIG_PATH};
+use crate::config::{Config, ProposalType, Risk};
 use crate::deploy::DeployStatus;
 use crate::git::Git;
 use crate::history::Recorded;
@@ -227,26 +227,37 @@ pub fn check(git: &Git, cfg: &Config, r: &Recorded) -> Vec<InvariantResult> {
         "meta-changes: at most daily, always REQUIRE, never from a meta cycle",
         false,
     );
-    let mut meta_days: Vec<String> = vec![];
-    for p in r.proposals.iter().filter(|p| p.target.file == CONFIG_PATH) {
+    // "At most one cycle a day" (DESIGN §9): one meta cycle may propose several
+    // changes; a second cycle proposing one on the same day is the violation.
+    let mut meta_days: Vec<(String, String)> = vec![];
+    for p in r.proposals.iter().filter(|p| crate::approve::is_meta(p)) {
         v10.checked += 1;
         if p.tier.as_deref().is_some_and(|t| t != "require") {
             v10.violate(format!(
-                "{} changes the config in the {} tier",
+                "{} changes improve's own config ({}) in the {} tier",
                 p.id,
+                p.target.file,
                 p.tier.clone().unwrap_or_default()
             ));
         }
         let day = p.created.chars().take(10).collect::<String>();
-        if meta_days.contains(&day) {
-            v10.violate(format!("{}: a second meta-proposal on {day}", p.id));
+        if meta_days.iter().any(|(d, c)| *d == day && *c != p.cycle) {
+            v10.violate(format!(
+                "{}: a second meta cycle ({}) on {day}",
+                p.id, p.cycle
+            ));
         }
-        meta_days.push(day);
+        meta_days.push((day, p.cycle.clone()));
         if let Some(c) = r.cycles.iter().find(|c| c.cycle == p.cycle) {
-            if c.triggers.iter().all(|t| t.kind == "meta_check") {
+            // `all` is vacuously true without triggers: that is not a meta cycle.
+            if !c.triggers.is_empty() && c.triggers.iter().all(|t| t.kind == "meta_check") {
                 v10.violate(format!("{} came from a meta cycle ({})", p.id, c.cycle));
             }
         }
     }
     vec![v1, v2, v3, v4, v5, v6, v7, v8, v9, v10]
 }
+
+#[cfg(test)]
+#[path = "check_tests.rs"]
+mod tests;

@@ -369,7 +369,9 @@ pub fn compute(r: &Recorded, invariants: &[InvariantResult], now: Timestamp) -> 
             "too little history",
         ));
     } else {
-        let level = if improving >= 2 || (worsening == 0 && improving >= 1) {
+        // "2+ improving" (DESIGN §10); with history for fewer than two metrics, all
+        // of those improving is the best that can be asked.
+        let level = if improving >= 2.min(judged) {
             Level::Healthy
         } else if worsening >= 2 {
             Level::Error
@@ -414,7 +416,13 @@ pub fn compute(r: &Recorded, invariants: &[InvariantResult], now: Timestamp) -> 
     ));
 
     // M1 last cycle age.
-    match r.cycles.last().and_then(|c| parse_ts(&c.started).ok()) {
+    // The newest cycle by its start, not by its position in the records.
+    let last = r
+        .cycles
+        .iter()
+        .filter_map(|c| parse_ts(&c.started).ok().map(|t| (t, c)))
+        .max_by_key(|(t, _)| *t);
+    match last.map(|(t, _)| t) {
         None => v.push(ind(
             "M1",
             "last cycle",
@@ -437,7 +445,7 @@ pub fn compute(r: &Recorded, invariants: &[InvariantResult], now: Timestamp) -> 
                 },
                 format!(
                     "{} ran {hours:.1}h ago",
-                    r.cycles.last().map(|c| c.cycle.as_str()).unwrap_or("")
+                    last.map(|(_, c)| c.cycle.as_str()).unwrap_or("")
                 ),
             ));
         }
@@ -514,3 +522,7 @@ pub fn render_markdown(h: &Health) -> String {
     }
     s
 }
+
+#[cfg(test)]
+#[path = "health_tests.rs"]
+pub(crate) mod tests;

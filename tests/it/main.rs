@@ -4,5 +4,6 @@
 mod support;
 
 mod cycle;
+mod health;
 mod lifecycle;
 mod reliability;
