@@ -377,6 +377,24 @@ pub fn run(app: &App, opts: &Options) -> Result<Report> {
     {
         report.lifecycle.push(line);
     }
+    // The whole cycle's cost, for H6 (overhead) and M3 (duration): the first commit
+    // could only time the phases before it.
+    let t_total = started.elapsed().as_millis() as u64;
+    let rest = t_total.saturating_sub(phase_ms.values().sum::<u64>());
+    let record_path = format!("cycles/{cycle}.json");
+    if let Some(mut rec) = records.read_json::<CycleRecord>(&record_path)? {
+        rec.phase_ms
+            .insert("validate_deploy_monitor_learn".to_string(), rest);
+        let mut tx = records.tx();
+        tx.put_json(&record_path, &rec)?;
+        tx.audit(
+            "learn",
+            "finished",
+            &cycle,
+            json!({"total_ms": t_total, "events": report.lifecycle.len()}),
+        );
+        tx.commit(&mut records, &cycle, now, &format!("{cycle}: finished"))?;
+    }
     if let Some(remote) = &opts.push {
         match push(&git, &cfg, &records, remote) {
             Ok(()) => {}
