@@ -478,8 +478,39 @@ impl Story<'_> {
 
     fn epilogue(&self) -> Result<()> {
         let dir = self.dir();
+        let now = self.plan.at(STORY_HOURS as f64);
+        let (git, branch) = self.records()?;
+        let cfg = self.app(now).config(&git)?;
+        let records = Records::open(&git, &branch)?;
+        let recorded = crate::history::Recorded::load(&git, &records)?;
+        let inv = crate::check::check(&git, &cfg, &recorded);
+        let h = crate::health::compute(&recorded, &inv, now);
         self.say("");
-        self.say(format!("{} cycles ran. Look closer:", self.cycles));
+        self.say(format!(
+            "{} cycles ran. The loop's own health: {}; invariants V1-V10: {}.",
+            self.cycles,
+            h.overall.as_str(),
+            if inv.iter().all(|i| i.ok) {
+                "all hold".to_string()
+            } else {
+                format!("{} violated", inv.iter().filter(|i| !i.ok).count())
+            }
+        ));
+        for i in h
+            .indicators
+            .iter()
+            .filter(|i| i.level != crate::health::Level::Healthy)
+        {
+            self.say(format!(
+                "  {} {} {}: {}",
+                i.id,
+                i.level.as_str(),
+                i.name,
+                i.detail
+            ));
+        }
+        self.say("  (the rollback rate is high on purpose: act 2 is one rollback among a handful of deployments; a real system judges it over many.)");
+        self.say("Look closer:");
         for c in [
             format!("improve --repo {dir} status"),
             format!("improve --repo {dir} health"),
@@ -489,7 +520,6 @@ impl Story<'_> {
         ] {
             self.say(format!("  {c}"));
         }
-        self.say("  health shows a WARNING or ERROR for the rollback rate: one rollback in a handful of deployments is a high rate, which is the point of act 2.");
         Ok(())
     }
 

@@ -4,5 +4,6 @@
 mod support;
 
 mod cycle;
+mod demo;
 mod lifecycle;
 mod reliability;
