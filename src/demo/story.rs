@@ -238,7 +238,7 @@ impl Story<'_> {
             ));
         }
         for l in &r.report.lifecycle {
-            self.say(format!("      {}", without_long_details(l, 60)));
+            self.say(format!("      {}", without_long_details(l, 100)));
         }
     }
 
@@ -462,7 +462,7 @@ impl Story<'_> {
             .collect();
         if !others.is_empty() {
             self.say(format!(
-                "  also waiting: {} — documents for patterns improve could not explain below the behaviour layer; a human reads them and decides.",
+                "  also waiting: {} — documents for metric drifts improve could not attribute below the behaviour layer (after a fix many metrics move at once); a human reads them and rejects what is not a problem.",
                 others.join(", ")
             ));
         }
@@ -718,4 +718,40 @@ fn git_as(dir: &Path, who: (&str, &str), when: Timestamp, args: &[&str]) -> Resu
         );
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_story_ends_at_the_last_whole_hour_before_now() {
+        let now = crate::clock::parse_ts("2026-03-01T05:30:12Z").unwrap();
+        let plan = Plan::new(Path::new("x"), now, 1);
+        assert_eq!(fmt_ts(plan.at(STORY_HOURS as f64)), "2026-03-01T05:00:00Z");
+        assert_eq!(fmt_ts(plan.at(1.5)), "2026-02-27T04:30:00Z");
+    }
+
+    #[test]
+    fn long_details_are_dropped_and_short_ones_kept() {
+        let long = "x".repeat(30);
+        let line = format!(
+            "D-3 rolled back (severe): efficiency ({long}); satisfaction (s (nested {long}))"
+        );
+        assert_eq!(
+            without_long_details(&line, 20),
+            "D-3 rolled back (severe): efficiency; satisfaction"
+        );
+        assert_eq!(
+            without_long_details("a (b) c (unclosed", 20),
+            "a (b) c (unclosed"
+        );
+    }
+
+    #[test]
+    fn replace_once_insists_on_exactly_one_match() {
+        assert_eq!(replace_once("a b", "b", "c").unwrap(), "a c");
+        assert!(replace_once("b b", "b", "c").is_err());
+        assert!(replace_once("a", "b", "c").is_err());
+    }
 }
