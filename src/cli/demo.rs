@@ -9,7 +9,7 @@ use anyhow::Result;
 use std::path::PathBuf;
 
 /// Run the demo: create a small target system with a planted fault in DIR, then play
-/// three acts on a simulated clock (about 40 hours of logs and cycles, in seconds): a
+/// three acts on a simulated clock (50 hours of logs and cycles, in seconds): a
 /// fault found, fixed and stable; a harmful human change reverted automatically; a
 /// proposal waiting for a human. The story ends at --now (default: the real clock),
 /// so `improve --repo DIR status|health|check|report` afterwards see fresh records.
