@@ -5,6 +5,7 @@
 mod audit;
 mod cycle;
 mod decide;
+mod demo;
 mod generate;
 mod health;
 mod init;
@@ -68,6 +69,7 @@ pub enum Command {
     Audit(audit::Args),
     Completions(generate::CompletionsArgs),
     Man(generate::ManArgs),
+    Demo(demo::Args),
 }
 
 fn init_tracing(verbose: u8, quiet: bool) {
@@ -144,6 +146,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Audit(a) => audit::run(&app, a),
         Command::Completions(a) => generate::completions(a),
         Command::Man(a) => generate::man(a),
+        Command::Demo(a) => demo::run(&app, a),
     }
 }
 

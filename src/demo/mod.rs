@@ -8,6 +8,7 @@ mod exploration;
 pub mod model;
 pub mod simulate;
 mod steplog;
+pub mod story;
 pub mod target;
 
 pub use experiments::{Experiment, ExperimentMode, Experiments, Override};

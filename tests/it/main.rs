@@ -4,6 +4,7 @@
 mod support;
 
 mod cycle;
+mod demo;
 mod health;
 mod lifecycle;
 mod reliability;
