@@ -124,6 +124,46 @@ fn quote_or_backslash(w: u64) -> u64 {
     (q.wrapping_sub(LO) & !q | s.wrapping_sub(LO) & !s) & HI
 }
 
+/// Exact powers of ten as f64 (10^22 is the largest exactly representable).
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// Parses a grammar-checked JSON number. Short decimals (mantissa below 2^53, at most
+/// 22 decimal places, no exponent) take Clinger's fast path: one exactly rounded
+/// multiplication or division of two exact values, so the result is bit-identical to
+/// `str::parse`, which handles everything else.
+#[inline]
+fn parse_f64(t: &[u8]) -> Result<f64, std::num::ParseFloatError> {
+    let (neg, digits) = match t {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, t),
+    };
+    let mut m: u64 = 0;
+    let mut frac = 0usize;
+    let mut seen_dot = false;
+    let simple = digits.len() <= 19
+        && digits.iter().all(|&c| match c {
+            b'0'..=b'9' => {
+                m = m * 10 + (c - b'0') as u64;
+                frac += seen_dot as usize;
+                true
+            }
+            b'.' => {
+                seen_dot = true;
+                true
+            }
+            _ => false,
+        });
+    if simple && m < (1u64 << 53) && frac < POW10.len() {
+        let v = m as f64 / POW10[frac];
+        return Ok(if neg { -v } else { v });
+    }
+    // The grammar was checked, so the text is an ASCII float literal.
+    std::str::from_utf8(t).unwrap_or("x").parse::<f64>()
+}
+
 impl<'a> Scanner<'a> {
     #[cold]
     #[inline(never)]
@@ -293,9 +333,7 @@ impl<'a> Scanner<'a> {
             }
             (b'-' | b'0'..=b'9', Slot::Num(f)) => {
                 let (a, b) = self.number()?;
-                // The grammar was checked, so the text is an ASCII float literal.
-                let text = std::str::from_utf8(&self.b[a..b]).unwrap_or("x");
-                match text.parse::<f64>() {
+                match parse_f64(&self.b[a..b]) {
                     Ok(v) if v.is_finite() => {
                         s.num(f, v);
                         Ok(())
@@ -527,6 +565,45 @@ mod tests {
         let t = run(r#"{"a":1.5,"x":{"y":[1,true,null,"q\"z"]},"o":{"a":-2e3},"s":"h\u00e9","l":[{"a":3},null],"n":[1,2,3]}"#).unwrap();
         assert_eq!(t.a, vec![1.5, -2000.0, 3.0, 3.0]);
         assert_eq!(t.s, vec!["hé".to_string()]);
+    }
+
+    #[test]
+    fn fast_float_path_is_bit_identical_to_std() {
+        let mut r: u64 = 0x9e3779b97f4a7c15;
+        let mut cases: Vec<String> = [
+            "0",
+            "-0",
+            "0.1",
+            "1.5",
+            "-2.25",
+            "9007199254740991",
+            "9007199254740993",
+            "0.30000000000000004",
+            "123456789012345678",
+            "1234567890123456789",
+            "1e5",
+            "-1.5E-3",
+            "0.0000000000000000000001",
+            "0.00000000000000000000001",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for _ in 0..20000 {
+            r ^= r << 13;
+            r ^= r >> 7;
+            r ^= r << 17;
+            let int = r % 100_000;
+            let places = (r >> 20) % 18;
+            let frac = (r >> 8) % 10u64.pow(places as u32).max(1);
+            cases.push(format!("{int}.{frac:0width$}", width = places as usize));
+            cases.push(format!("-{}", r >> 12));
+        }
+        for c in cases {
+            let want = c.parse::<f64>().unwrap();
+            let got = parse_f64(c.as_bytes()).unwrap();
+            assert_eq!(got.to_bits(), want.to_bits(), "{c}");
+        }
     }
 
     #[test]
