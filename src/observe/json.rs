@@ -115,13 +115,12 @@ struct Scanner<'a> {
 const LO: u64 = 0x0101_0101_0101_0101;
 const HI: u64 = 0x8080_8080_8080_8080;
 
-/// Bytes of `w` equal to '"' or '\\' get their high bit set; only the lowest flagged
-/// byte is exact (the borrow can flag bytes above a match), which is all we use.
+/// High bit set on the bytes of `w` equal to `c`; only the lowest flagged byte is
+/// exact (the borrow can flag bytes above a match), which is all we use.
 #[inline(always)]
-fn quote_or_backslash(w: u64) -> u64 {
-    let q = w ^ (LO * b'"' as u64);
-    let s = w ^ (LO * b'\\' as u64);
-    (q.wrapping_sub(LO) & !q | s.wrapping_sub(LO) & !s) & HI
+fn bytes_eq(w: u64, c: u8) -> u64 {
+    let x = w ^ (LO * c as u64);
+    x.wrapping_sub(LO) & !x & HI
 }
 
 /// Exact powers of ten as f64 (10^22 is the largest exactly representable).
@@ -189,6 +188,9 @@ impl<'a> Scanner<'a> {
     #[inline(always)]
     fn ws(&mut self) {
         // Compact JSON has no whitespace: one test in the common case.
+        if !matches!(self.b.get(self.i), Some(c) if *c <= b' ') {
+            return;
+        }
         while let Some(c) = self.b.get(self.i) {
             if matches!(c, b' ' | b'\t' | b'\r' | b'\n') {
                 self.i += 1;
@@ -311,7 +313,7 @@ impl<'a> Scanner<'a> {
             Some(c) => c,
             None => return Err(self.syntax("unexpected end")),
         };
-        let field_name = match slot {
+        let field_name = |s: &S| match slot {
             Slot::Str(f) | Slot::Num(f) | Slot::Count(f) => s.name(f),
             Slot::Obj(_) => "object field",
             Slot::ArrOf(_) => "array field",
@@ -338,13 +340,13 @@ impl<'a> Scanner<'a> {
                         s.num(f, v);
                         Ok(())
                     }
-                    _ => Err(self.fail(JErr::Range(field_name))),
+                    _ => Err(self.fail(JErr::Range(field_name(s)))),
                 }
             }
             // The wrong type, or not a value at all: the skipper tells which.
             _ => {
                 self.skip(depth)?;
-                Err(self.fail(JErr::Type(field_name)))
+                Err(self.fail(JErr::Type(field_name(s))))
             }
         }
     }
@@ -413,36 +415,41 @@ impl<'a> Scanner<'a> {
         let mut j = start;
         let mut escaped = false;
         loop {
-            // Find the next '"' or '\\' from j.
-            loop {
-                if let Some(w) = b.get(j..j + 8) {
-                    let w = u64::from_le_bytes(w.try_into().unwrap_or([0; 8]));
-                    let m = quote_or_backslash(w);
-                    if m == 0 {
-                        j += 8;
-                        continue;
-                    }
-                    j += (m.trailing_zeros() / 8) as usize;
-                    break;
+            // Find the next '"' or '\\' from j; in the common case the masks say
+            // which it is without reading the byte again.
+            if let Some(w) = b.get(j..j + 8) {
+                let w = u64::from_le_bytes(w.try_into().unwrap_or([0; 8]));
+                let (q, e) = (bytes_eq(w, b'"'), bytes_eq(w, b'\\'));
+                if q | e == 0 {
+                    j += 8;
+                    continue;
                 }
+                if e == 0 || (q != 0 && q.trailing_zeros() < e.trailing_zeros()) {
+                    let end = j + (q.trailing_zeros() / 8) as usize;
+                    self.i = end + 1;
+                    return Ok(Span {
+                        start: start as u32,
+                        end: end as u32,
+                        escaped,
+                    });
+                }
+                j += (e.trailing_zeros() / 8) as usize;
+            } else {
                 match memchr2(b'"', b'\\', &b[j.min(b.len())..]) {
-                    Some(k) => {
-                        j += k;
-                        break;
-                    }
+                    Some(k) => j += k,
                     None => {
                         self.i = start - 1;
                         return Err(self.syntax("unterminated string"));
                     }
                 }
-            }
-            if b[j] == b'"' {
-                self.i = j + 1;
-                return Ok(Span {
-                    start: start as u32,
-                    end: j as u32,
-                    escaped,
-                });
+                if b[j] == b'"' {
+                    self.i = j + 1;
+                    return Ok(Span {
+                        start: start as u32,
+                        end: j as u32,
+                        escaped,
+                    });
+                }
             }
             escaped = true;
             j = self.escape(j)?;
