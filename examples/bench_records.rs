@@ -139,7 +139,12 @@ fn main() -> Result<()> {
     let (mut n, mut limit) = (10_000usize, 1.0f64);
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--limit" => limit = args.next().and_then(|s| s.parse().ok()).context("--limit")?,
+            "--limit" => {
+                limit = args
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .context("--limit")?
+            }
             _ => n = a.parse().context("usage: bench_records [N] [--limit S]")?,
         }
     }
@@ -160,7 +165,11 @@ fn main() -> Result<()> {
         improve::audit::verify(&repo, records.tip)
     })?;
     if !v.ok() || v.entries != n as u64 {
-        bail!("audit verify: {} entries, problems {:?}", v.entries, v.problems);
+        bail!(
+            "audit verify: {} entries, problems {:?}",
+            v.entries,
+            v.problems
+        );
     }
 
     let now = improve::clock::parse_ts("2026-01-01T00:00:00Z")?;
