@@ -199,7 +199,7 @@ lines = [
     f"cursor load + discovery + reading the new bytes + cursor save, median of 3): "
     f"{inc[2]:.4f} s wall / {inc[3]:.2f} s CPU vs {inc[0]:.3f} s / {inc[1]:.2f} s for the full run = "
     f"**{inc_pct_wall:.1f}%** of the wall time, **{inc_pct_cpu:.1f}%** of the CPU time (10 ms resolution) "
-    f"(target <= 5%: {verdict((inc_pct_cpu if loaded else inc_pct_wall) <= 5)}), RSS {inc[4]:.0f} MB",
+    f"(target <= 5%: {verdict((inc_pct_cpu if loaded and inc[3] > 0 else inc_pct_wall) <= 5)}), RSS {inc[4]:.0f} MB",
     "",
     f"Same numbers: explorations {obs['explorations']}, satisfaction {obs['satisfaction']:.9f}, "
     f"efficiency {obs['efficiency']:.9f}, terminations {obs['termination']}, anomalies {obs['anomalies']}",
