@@ -3,7 +3,10 @@
 # traversal logs, then measures improve observe, a Python json-module script, a jq
 # pipeline and `wc -l` (the floor) on the same files, checks that the three compute
 # the same aggregates (exit 1 if not), and measures an incremental run after 1% new
-# data and peak RSS at two sizes.
+# data (the real cycle's work: cursor load, discovery, reading the new bytes, cursor
+# save; median of 3) and peak RSS at two sizes; then the record-keeping half of a cycle
+# on a 10,000-record history (examples/bench_records.rs: audit verify, health, library
+# search, each < 1 s). Results: bench/out/results.md. Exit 1 if a check fails.
 #
 # usage: bench/run.sh [SIZE_MB]   (default: $BENCH_MB, else 1024; e.g. 64 for a quick run)
 set -euo pipefail
@@ -25,7 +28,7 @@ need() { # command, Debian package
 need jq jq
 need python3 python3
 
-cargo build --release -q --example observe --example gen_traversal
+cargo build --release -q --example observe --example gen_traversal --example bench_records
 OBSERVE=target/release/examples/observe
 GEN=target/release/examples/gen_traversal
 SINCE=2026-01-01T00:00:00Z
@@ -90,9 +93,23 @@ for f in "$INC_DIR"/logs/traversal/*.jsonl; do mv "$f" "$DATA/logs/traversal/tra
 rm -rf "$INC_DIR"
 INC_BYTES=$(find "$DATA/logs/traversal" -name 'traversal_inc_*' -print0 | xargs -0 cat | wc -c)
 INC_FILES=$(find "$DATA/logs/traversal" -name 'traversal_inc_*' | wc -l)
-measure inc "$OUT/observe_inc.json" "$OBSERVE" "$DATA" --since "$SINCE" --now "$NOW" --summary --cursors "$OUT/cursors.json"
+# Median of 3 incremental runs, each from the same saved cursors.
+cp "$OUT/cursors.json" "$OUT/cursors.full.json"
+INC_RUNS=()
+for i in 1 2 3; do
+    cp "$OUT/cursors.full.json" "$OUT/cursors.json"
+    measure inc "$OUT/observe_inc.json" "$OBSERVE" "$DATA" --since "$SINCE" --now "$NOW" --summary --cursors "$OUT/cursors.json"
+    INC_RUNS+=("${WALL[inc]} ${CPU[inc]} ${RSS[inc]}")
+done
+INC_MED=$(printf '%s\n' "${INC_RUNS[@]}" | sort -n | sed -n 2p)
+rm -f "$OUT/cursors.full.json"
 find "$DATA/logs/traversal" -name 'traversal_inc_*' -delete
 rm -f "$OUT/cursors.json"
+
+# The record-keeping half of a cycle on a long history.
+RECORDS_RC=0
+target/release/examples/bench_records 10000 > "$OUT/records.txt" 2>&1 || RECORDS_RC=$?
+LOADAVG=$(cut -d' ' -f1 /proc/loadavg)
 
 python3 - "$OUT" "$BYTES" "$SMALL_BYTES" "$INC_BYTES" "$INC_FILES" \
     "${WALL[wc]} ${CPU[wc]} ${RSS[wc]}" \
@@ -100,11 +117,13 @@ python3 - "$OUT" "$BYTES" "$SMALL_BYTES" "$INC_BYTES" "$INC_FILES" \
     "${WALL[python]} ${CPU[python]} ${RSS[python]}" \
     "${WALL[jq]} ${CPU[jq]} ${RSS[jq]}" \
     "${WALL[observe_small]} ${CPU[observe_small]} ${RSS[observe_small]}" \
-    "${WALL[inc_full]} ${WALL[inc]} ${RSS[inc]}" <<'EOF'
+    "${WALL[inc_full]} ${CPU[inc_full]} $INC_MED" "$RECORDS_RC" "$LOADAVG" <<'EOF'
 import json, sys
 out, nbytes, small_bytes, inc_bytes, inc_files = sys.argv[1], *map(int, sys.argv[2:6])
 row = lambda s: [float(x) for x in s.split()]
 wc, ob, py, jq, obs_small, inc = (row(s) for s in sys.argv[6:12])
+records_rc, loadavg = int(sys.argv[12]), float(sys.argv[13])
+# inc = full wall, full cpu, incremental wall, incremental cpu, incremental rss
 mb = nbytes / 1048576
 
 o = json.load(open(f"{out}/observe.json"))
@@ -130,42 +149,69 @@ inc_obs = json.load(open(f"{out}/observe_inc.json"))
 if int(inc_obs["metrics"].get("exploration_count", 0)) != inc_files or inc_obs["bytes_read"] != inc_bytes:
     problems.append(f"incremental run read {inc_obs['bytes_read']} bytes / "
                     f"{inc_obs['metrics'].get('exploration_count')} explorations, expected {inc_bytes} / {inc_files}")
+records = open(f"{out}/records.txt").read().strip()
+if records_rc != 0:
+    problems.append(f"bench_records exited {records_rc}")
 
 def line(name, r):
     wall, cpu, rss = r
-    return f"| {name} | {mb / wall:,.0f} | {wall:.3f} | {cpu:.2f} | {rss:.0f} |"
+    return f"| {name} | {mb / wall:,.0f} | {wall:.3f} | {cpu:.2f} | {mb / max(cpu, 1e-9):,.0f} | {rss:.0f} |"
 
+def verdict(ok):
+    return "met" if ok else "NOT met"
+
+loaded = loadavg > 1.5
+r_py_wall, r_py_cpu = py[0] / ob[0], py[1] / ob[1]
+r_jq_wall, r_jq_cpu = jq[0] / ob[0], jq[1] / ob[1]
+r_wc = ob[0] / wc[0]
+inc_pct_wall, inc_pct_cpu = 100 * inc[2] / inc[0], 100 * inc[3] / max(inc[1], 1e-9)
 lines = [
     f"# OBSERVE benchmark: {mb:,.0f} MB of traversal logs, {o['files_read']} files, {o['lines_read']:,} lines",
     "",
     "Approach: one pass per line with a validating lazy JSON scanner (src/observe/json.rs):",
-    "the full grammar is checked, only the fields the metrics need are extracted (no",
-    "DOM, no allocation per line), memchr finds line ends and string ends, one worker",
+    "the full grammar is checked on every byte, only the fields the metrics need are",
+    "extracted (no DOM, no allocation per line); strings are searched 8 bytes at a time",
+    "(SWAR), unwanted values go through a schema-free skipper, short decimals are parsed",
+    "exactly without the general float parser, ASCII lines skip UTF-8 decoding; one worker",
     "per core takes whole files, per-worker aggregates are merged order-independently.",
-    "Page cache warm; 2 cores.",
+    f"Page cache warm; {__import__('os').cpu_count()} cores; load average {loadavg:.2f}.",
     "",
-    "| tool | MB/s | wall s | CPU s | peak RSS MB |",
-    "|---|---|---|---|---|",
+    "| tool | MB/s (wall) | wall s | CPU s | MB per CPU s | peak RSS MB |",
+    "|---|---|---|---|---|---|",
     line("improve observe", ob),
     line("python3 json (bench/aggregate.py)", py),
     line("jq (bench/aggregate.jq)", jq),
     line("wc -l (floor)", wc),
     "",
-    f"- observe vs Python: **{py[0] / ob[0]:.1f}x** faster (target >= 10x)",
-    f"- observe vs jq: **{jq[0] / ob[0]:.1f}x** faster (target >= 15x)",
-    f"- by CPU seconds (robust when other work shares the cores): vs Python {py[1] / ob[1]:.1f}x, "
-    f"vs jq {jq[1] / ob[1]:.1f}x; load average at the end: {open('/proc/loadavg').read().split()[0]}",
-    f"- observe vs wc -l: **{ob[0] / wc[0]:.1f}x** the time of the floor (target <= 6x)",
+    ("The machine was loaded (load average > 1.5): wall-clock ratios are noisy, judge "
+     "the speed targets on CPU seconds." if loaded else
+     "The machine was quiet: wall-clock ratios are meaningful; CPU-second ratios shown too."),
+    "",
+    f"- observe vs Python: wall **{r_py_wall:.1f}x**, CPU **{r_py_cpu:.1f}x** (target >= 10x: "
+    f"{verdict((r_py_cpu if loaded else r_py_wall) >= 10)})",
+    f"- observe vs jq: wall **{r_jq_wall:.1f}x**, CPU **{r_jq_cpu:.1f}x** (target >= 15x: "
+    f"{verdict((r_jq_cpu if loaded else r_jq_wall) >= 15)})",
+    f"- observe vs wc -l: **{r_wc:.1f}x** the wall time of the floor (target <= 6x: {verdict(r_wc <= 6)})",
     f"- peak RSS: {obs_small[2]:.0f} MB at {small_bytes / 1048576:,.0f} MB of logs, "
-    f"{ob[2]:.0f} MB at {mb:,.0f} MB (target < 64 MB, not growing)",
-    f"- incremental run after appending {inc_bytes / 1048576:.1f} MB (1%, {inc_files} new explorations): "
-    f"{inc[1]:.4f} s vs {inc[0]:.3f} s for the full run = **{100 * inc[1] / inc[0]:.1f}%** (target <= 5%), "
-    f"RSS {inc[2]:.0f} MB",
+    f"{ob[2]:.0f} MB at {mb:,.0f} MB (target < 64 MB, not growing: "
+    f"{verdict(ob[2] < 64 and ob[2] <= obs_small[2] + 8)})",
+    f"- incremental cycle after appending {inc_bytes / 1048576:.1f} MB (1%, {inc_files} new explorations; "
+    f"cursor load + discovery + reading the new bytes + cursor save, median of 3): "
+    f"{inc[2]:.4f} s wall / {inc[3]:.2f} s CPU vs {inc[0]:.3f} s / {inc[1]:.2f} s for the full run = "
+    f"**{inc_pct_wall:.1f}%** of the wall time, **{inc_pct_cpu:.1f}%** of the CPU time (10 ms resolution) "
+    f"(target <= 5%: {verdict((inc_pct_cpu if loaded and inc[3] > 0 else inc_pct_wall) <= 5)}), RSS {inc[4]:.0f} MB",
     "",
     f"Same numbers: explorations {obs['explorations']}, satisfaction {obs['satisfaction']:.9f}, "
     f"efficiency {obs['efficiency']:.9f}, terminations {obs['termination']}, anomalies {obs['anomalies']}",
     "",
-    "CHECK: " + ("OK, observe, Python and jq agree" if not problems else "FAILED\n  " + "\n  ".join(problems)),
+    "## Record keeping on a 10,000-record history (examples/bench_records.rs)",
+    "",
+    "```",
+    records,
+    "```",
+    "",
+    "CHECK: " + ("OK, observe, Python and jq agree; record keeping within its limits" if not problems
+                 else "FAILED\n  " + "\n  ".join(problems)),
 ]
 text = "\n".join(lines) + "\n"
 open(f"{out}/results.md", "w").write(text)

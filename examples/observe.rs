@@ -38,7 +38,12 @@ fn main() -> Result<()> {
     let window = Window { start, end: now };
     let (mut obs, cursors) = observe::run(std::path::Path::new(&dir), &cfg, &cursors, window, now)?;
     if let Some(f) = &cursors_file {
-        improve::fsutil::write_atomic(std::path::Path::new(f), &serde_json::to_vec(&cursors)?)?;
+        // Replaced atomically but not fsynced: a cycle keeps its cursors in a records
+        // commit (libgit2 does not fsync loose objects either), so an fsync here would
+        // time the disk, not the incremental cycle.
+        let tmp = format!("{f}.tmp");
+        std::fs::write(&tmp, serde_json::to_vec(&cursors)?)?;
+        std::fs::rename(&tmp, f)?;
     }
     if summary {
         obs.samples.clear();

@@ -15,6 +15,17 @@ pub use git2::Oid as ObjectId;
 /// A target repository.
 pub struct Git {
     repo: Repository,
+    /// The entries of the directory `read_file` last looked in, by (commit, dir):
+    /// reading N files of one directory would otherwise load, inflate, hash-check and
+    /// parse that directory's tree N times (15 s for 10,000 cycle records).
+    dir_cache: std::cell::RefCell<Option<DirEntries>>,
+}
+
+/// One directory of one commit: file name -> (blob id, is a blob).
+struct DirEntries {
+    commit: Oid,
+    dir: String,
+    entries: std::collections::HashMap<String, (Oid, bool)>,
 }
 
 /// The outcome of reverting a commit onto a branch, computed without touching files.
@@ -30,7 +41,10 @@ impl Git {
     pub fn open(path: &Path) -> Result<Git> {
         let repo = Repository::discover(path)
             .with_context(|| format!("{} is not inside a git repository", path.display()))?;
-        Ok(Git { repo })
+        Ok(Git {
+            repo,
+            dir_cache: Default::default(),
+        })
     }
 
     /// The working tree's root, or the git dir of a bare repository.
@@ -104,6 +118,24 @@ impl Git {
 
     /// Reads the file at `path` in `commit`, if present.
     pub fn read_file(&self, commit: Oid, path: &str) -> Result<Option<Vec<u8>>> {
+        if let Some((dir, name)) = path.rsplit_once('/') {
+            let mut cache = self.dir_cache.borrow_mut();
+            if !matches!(&*cache, Some(c) if c.commit == commit && c.dir == dir) {
+                *cache = self.dir_entries(commit, dir)?;
+            }
+            if let Some(c) = &*cache {
+                return match c.entries.get(name) {
+                    Some((id, true)) => {
+                        let blob = self
+                            .repo
+                            .find_blob(*id)
+                            .with_context(|| format!("reading blob {path} at {commit}"))?;
+                        Ok(Some(blob.content().to_vec()))
+                    }
+                    _ => Ok(None),
+                };
+            }
+        }
         let tree = self.tree_of(commit)?;
         match tree.get_path(Path::new(path)) {
             Ok(entry) => {
@@ -119,6 +151,27 @@ impl Git {
             Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
             Err(e) => Err(e).with_context(|| format!("looking up {path} at {commit}")),
         }
+    }
+
+    /// The entries of `dir` in `commit` (None when it is not a directory there).
+    fn dir_entries(&self, commit: Oid, dir: &str) -> Result<Option<DirEntries>> {
+        let tree = self.tree_of(commit)?;
+        let sub = match tree.get_path(Path::new(dir)) {
+            Ok(e) if e.kind() == Some(ObjectType::Tree) => self.repo.find_tree(e.id())?,
+            _ => return Ok(None),
+        };
+        let entries = sub
+            .iter()
+            .filter_map(|e| {
+                let blob = e.kind() == Some(ObjectType::Blob);
+                Some((e.name()?.to_string(), (e.id(), blob)))
+            })
+            .collect();
+        Ok(Some(DirEntries {
+            commit,
+            dir: dir.to_string(),
+            entries,
+        }))
     }
 
     /// True when `path` in `commit` is a symbolic link (never followed for writing).

@@ -88,27 +88,98 @@ pub trait Schema {
 
 /// Scans one line that must hold a single JSON object, feeding `schema` from context `top`.
 pub fn scan<S: Schema>(line: &[u8], top: S::Ctx, schema: &mut S) -> Result<(), JErr> {
-    let mut s = Scanner { b: line, i: 0 };
-    s.ws();
-    if s.peek() != Some(b'{') {
-        return Err(JErr::Syntax("expected an object", s.i));
+    let mut s = Scanner {
+        b: line,
+        i: 0,
+        err: None,
+    };
+    let r = s.top(top, schema);
+    match (r, s.err) {
+        (Ok(()), _) => Ok(()),
+        (Err(Fail), Some(e)) => Err(e),
+        (Err(Fail), None) => Err(JErr::Syntax("invalid", s.i)),
     }
-    s.object(Some(top), schema, 1)?;
-    s.ws();
-    if s.i != line.len() {
-        return Err(JErr::Syntax("trailing characters", s.i));
-    }
-    Ok(())
 }
+
+/// A failure whose details wait in `Scanner::err`: a zero-sized error keeps every
+/// `Result` of the hot path in registers.
+struct Fail;
+type R<T> = Result<T, Fail>;
 
 struct Scanner<'a> {
     b: &'a [u8],
     i: usize,
+    err: Option<JErr>,
 }
 
-type R<T> = Result<T, JErr>;
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// High bit set on the bytes of `w` equal to `c`; only the lowest flagged byte is
+/// exact (the borrow can flag bytes above a match), which is all we use.
+#[inline(always)]
+fn bytes_eq(w: u64, c: u8) -> u64 {
+    let x = w ^ (LO * c as u64);
+    x.wrapping_sub(LO) & !x & HI
+}
+
+/// Exact powers of ten as f64 (10^22 is the largest exactly representable).
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// Parses a grammar-checked JSON number. Short decimals (mantissa below 2^53, at most
+/// 22 decimal places, no exponent) take Clinger's fast path: one exactly rounded
+/// multiplication or division of two exact values, so the result is bit-identical to
+/// `str::parse`, which handles everything else.
+#[inline]
+fn parse_f64(t: &[u8]) -> Result<f64, std::num::ParseFloatError> {
+    let (neg, digits) = match t {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, t),
+    };
+    let mut m: u64 = 0;
+    let mut frac = 0usize;
+    let mut seen_dot = false;
+    let simple = digits.len() <= 19
+        && digits.iter().all(|&c| match c {
+            b'0'..=b'9' => {
+                m = m * 10 + (c - b'0') as u64;
+                frac += seen_dot as usize;
+                true
+            }
+            b'.' => {
+                seen_dot = true;
+                true
+            }
+            _ => false,
+        });
+    if simple && m < (1u64 << 53) && frac < POW10.len() {
+        let v = m as f64 / POW10[frac];
+        return Ok(if neg { -v } else { v });
+    }
+    // The grammar was checked, so the text is an ASCII float literal.
+    std::str::from_utf8(t).unwrap_or("x").parse::<f64>()
+}
 
 impl<'a> Scanner<'a> {
+    #[cold]
+    #[inline(never)]
+    fn fail(&mut self, e: JErr) -> Fail {
+        if self.err.is_none() {
+            self.err = Some(e);
+        }
+        Fail
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn syntax(&mut self, what: &'static str) -> Fail {
+        let at = self.i;
+        self.fail(JErr::Syntax(what, at))
+    }
+
     #[inline(always)]
     fn peek(&self) -> Option<u8> {
         self.b.get(self.i).copied()
@@ -116,6 +187,10 @@ impl<'a> Scanner<'a> {
 
     #[inline(always)]
     fn ws(&mut self) {
+        // Compact JSON has no whitespace: one test in the common case.
+        if !matches!(self.b.get(self.i), Some(c) if *c <= b' ') {
+            return;
+        }
         while let Some(c) = self.b.get(self.i) {
             if matches!(c, b' ' | b'\t' | b'\r' | b'\n') {
                 self.i += 1;
@@ -125,206 +200,249 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// Object at `self.i` ('{'); `ctx` None means validate only. Returns entry count.
-    fn object<S: Schema>(&mut self, ctx: Option<S::Ctx>, s: &mut S, depth: u32) -> R<u64> {
-        if depth > MAX_DEPTH {
-            return Err(JErr::Depth);
+    fn top<S: Schema>(&mut self, top: S::Ctx, s: &mut S) -> R<()> {
+        self.ws();
+        if self.peek() != Some(b'{') {
+            return Err(self.syntax("expected an object"));
+        }
+        self.object(top, s, 1)?;
+        self.ws();
+        if self.i != self.b.len() {
+            return Err(self.syntax("trailing characters"));
+        }
+        Ok(())
+    }
+
+    /// After a key: whitespace, ':' and whitespace.
+    #[inline(always)]
+    fn colon(&mut self) -> R<()> {
+        self.ws();
+        if self.peek() != Some(b':') {
+            return Err(self.syntax("expected ':'"));
         }
         self.i += 1;
-        if let Some(c) = ctx {
-            s.begin(c);
-        }
         self.ws();
-        let mut n = 0u64;
+        Ok(())
+    }
+
+    /// After a member or element: whitespace then ',' (true, more follow) or `close`
+    /// (false, consumed).
+    #[inline(always)]
+    fn next_or_close(&mut self, close: u8) -> R<bool> {
+        self.ws();
+        match self.peek() {
+            Some(b',') => {
+                self.i += 1;
+                self.ws();
+                Ok(true)
+            }
+            Some(c) if c == close => {
+                self.i += 1;
+                Ok(false)
+            }
+            _ => Err(self.syntax(if close == b'}' {
+                "expected ',' or '}'"
+            } else {
+                "expected ',' or ']'"
+            })),
+        }
+    }
+
+    /// Object at `self.i` ('{') whose keys the schema sees in context `ctx`.
+    fn object<S: Schema>(&mut self, ctx: S::Ctx, s: &mut S, depth: u32) -> R<()> {
+        if depth > MAX_DEPTH {
+            return Err(self.fail(JErr::Depth));
+        }
+        self.i += 1;
+        s.begin(ctx);
+        self.ws();
         if self.peek() == Some(b'}') {
             self.i += 1;
-            if let Some(c) = ctx {
-                s.end(c);
-            }
-            return Ok(0);
+            s.end(ctx);
+            return Ok(());
         }
         loop {
             if self.peek() != Some(b'"') {
-                return Err(JErr::Syntax("expected a key", self.i));
+                return Err(self.syntax("expected a key"));
             }
             let key = self.string()?;
-            self.ws();
-            if self.peek() != Some(b':') {
-                return Err(JErr::Syntax("expected ':'", self.i));
-            }
-            self.i += 1;
-            self.ws();
-            let slot = match ctx {
-                Some(c) if !key.escaped => s.key(c, key.raw(self.b)),
-                _ => Slot::Skip,
+            self.colon()?;
+            let slot = if key.escaped {
+                Slot::Skip
+            } else {
+                s.key(ctx, key.raw(self.b))
             };
-            self.value(slot, s, depth)?;
-            n += 1;
-            self.ws();
-            match self.peek() {
-                Some(b',') => {
-                    self.i += 1;
-                    self.ws();
-                }
-                Some(b'}') => {
-                    self.i += 1;
-                    break;
-                }
-                _ => return Err(JErr::Syntax("expected ',' or '}'", self.i)),
+            match slot {
+                Slot::Skip => self.skip(depth)?,
+                _ => self.value(slot, s, depth)?,
+            }
+            if !self.next_or_close(b'}')? {
+                break;
             }
         }
-        if let Some(c) = ctx {
-            s.end(c);
-        }
-        Ok(n)
+        s.end(ctx);
+        Ok(())
     }
 
-    /// Array at `self.i` ('['); elements go to `elem`. Returns element count.
-    fn array<S: Schema>(
-        &mut self,
-        elem: Slot<S::Ctx, S::Field>,
-        s: &mut S,
-        depth: u32,
-        field: &'static str,
-    ) -> R<u64> {
+    /// Array of objects at `self.i` ('['), each descended into with `ctx`.
+    fn array_of<S: Schema>(&mut self, ctx: S::Ctx, s: &mut S, depth: u32) -> R<()> {
         if depth > MAX_DEPTH {
-            return Err(JErr::Depth);
+            return Err(self.fail(JErr::Depth));
         }
         self.i += 1;
         self.ws();
-        let mut n = 0u64;
         if self.peek() == Some(b']') {
             self.i += 1;
-            return Ok(0);
+            return Ok(());
         }
         loop {
-            if let Slot::Obj(c) = elem {
-                match self.peek() {
-                    Some(b'{') => {
-                        self.object(Some(c), s, depth + 1)?;
-                    }
-                    Some(b'n') => self.literal(b"null")?,
-                    _ => return Err(JErr::Type(field)),
-                }
-            } else {
-                self.value(Slot::Skip, s, depth)?;
-            }
-            n += 1;
-            self.ws();
             match self.peek() {
-                Some(b',') => {
-                    self.i += 1;
-                    self.ws();
-                }
-                Some(b']') => {
-                    self.i += 1;
-                    return Ok(n);
-                }
-                _ => return Err(JErr::Syntax("expected ',' or ']'", self.i)),
+                Some(b'{') => self.object(ctx, s, depth + 1)?,
+                Some(b'n') => self.literal(b"null")?,
+                _ => return Err(self.fail(JErr::Type("array element"))),
+            }
+            if !self.next_or_close(b']')? {
+                return Ok(());
             }
         }
     }
 
+    /// A value the schema wants (anything but `Slot::Skip`).
     fn value<S: Schema>(&mut self, slot: Slot<S::Ctx, S::Field>, s: &mut S, depth: u32) -> R<()> {
         let c = match self.peek() {
             Some(c) => c,
-            None => return Err(JErr::Syntax("unexpected end", self.i)),
+            None => return Err(self.syntax("unexpected end")),
         };
-        let ty = |f: S::Field, s: &S| JErr::Type(s.name(f));
-        match c {
-            b'{' => match slot {
-                Slot::Skip => self.object(None, s, depth + 1).map(drop),
-                Slot::Obj(ctx) => self.object(Some(ctx), s, depth + 1).map(drop),
-                Slot::Count(f) => {
-                    let n = self.object(None, s, depth + 1)?;
-                    s.num(f, n as f64);
-                    Ok(())
-                }
-                Slot::Str(f) | Slot::Num(f) => Err(ty(f, s)),
-                Slot::ArrOf(_) => Err(JErr::Type("array field")),
-            },
-            b'[' => match slot {
-                Slot::Skip => self.array(Slot::Skip, s, depth + 1, "").map(drop),
-                Slot::ArrOf(ctx) => self
-                    .array(Slot::Obj(ctx), s, depth + 1, "array element")
-                    .map(drop),
-                Slot::Count(f) => {
-                    let n = self.array(Slot::Skip, s, depth + 1, "")?;
-                    s.num(f, n as f64);
-                    Ok(())
-                }
-                Slot::Str(f) | Slot::Num(f) => Err(ty(f, s)),
-                Slot::Obj(_) => Err(JErr::Type("object field")),
-            },
-            b'"' => {
+        let field_name = |s: &S| match slot {
+            Slot::Str(f) | Slot::Num(f) | Slot::Count(f) => s.name(f),
+            Slot::Obj(_) => "object field",
+            Slot::ArrOf(_) => "array field",
+            Slot::Skip => "",
+        };
+        match (c, slot) {
+            (b'n', _) => self.literal(b"null"),
+            (b'{', Slot::Obj(ctx)) => self.object(ctx, s, depth + 1),
+            (b'[', Slot::ArrOf(ctx)) => self.array_of(ctx, s, depth + 1),
+            (b'{' | b'[', Slot::Count(f)) => {
+                let n = self.skip_container(depth + 1)?;
+                s.num(f, n as f64);
+                Ok(())
+            }
+            (b'"', Slot::Str(f)) => {
                 let sp = self.string()?;
-                match slot {
-                    Slot::Skip => Ok(()),
-                    Slot::Str(f) => {
-                        s.str(f, sp, sp.raw(self.b));
+                s.str(f, sp, sp.raw(self.b));
+                Ok(())
+            }
+            (b'-' | b'0'..=b'9', Slot::Num(f)) => {
+                let (a, b) = self.number()?;
+                match parse_f64(&self.b[a..b]) {
+                    Ok(v) if v.is_finite() => {
+                        s.num(f, v);
                         Ok(())
                     }
-                    Slot::Num(f) | Slot::Count(f) => Err(ty(f, s)),
-                    Slot::Obj(_) | Slot::ArrOf(_) => Err(JErr::Type("object field")),
+                    _ => Err(self.fail(JErr::Range(field_name(s)))),
                 }
             }
-            b'n' => self.literal(b"null"),
-            b't' | b'f' => {
-                if c == b't' {
-                    self.literal(b"true")?;
-                } else {
-                    self.literal(b"false")?;
-                }
-                match slot {
-                    Slot::Skip => Ok(()),
-                    Slot::Str(f) | Slot::Num(f) | Slot::Count(f) => Err(ty(f, s)),
-                    Slot::Obj(_) | Slot::ArrOf(_) => Err(JErr::Type("object field")),
-                }
+            // The wrong type, or not a value at all: the skipper tells which.
+            _ => {
+                self.skip(depth)?;
+                Err(self.fail(JErr::Type(field_name(s))))
             }
-            b'-' | b'0'..=b'9' => {
-                let (a, b) = self.number()?;
-                match slot {
-                    Slot::Skip => Ok(()),
-                    Slot::Num(f) => {
-                        // The grammar was checked, so the text is an ASCII float literal.
-                        let text = std::str::from_utf8(&self.b[a..b]).unwrap_or("x");
-                        match text.parse::<f64>() {
-                            Ok(v) if v.is_finite() => {
-                                s.num(f, v);
-                                Ok(())
-                            }
-                            _ => Err(JErr::Range(s.name(f))),
-                        }
-                    }
-                    Slot::Str(f) | Slot::Count(f) => Err(ty(f, s)),
-                    Slot::Obj(_) | Slot::ArrOf(_) => Err(JErr::Type("object field")),
-                }
-            }
-            _ => Err(JErr::Syntax("unexpected character", self.i)),
         }
     }
 
+    /// Skips any value at `self.i`, checking its full grammar; no schema involved.
     #[inline]
+    fn skip(&mut self, depth: u32) -> R<()> {
+        match self.peek() {
+            Some(b'"') => self.string().map(drop),
+            Some(b'-' | b'0'..=b'9') => self.number().map(drop),
+            Some(b'{' | b'[') => self.skip_container(depth + 1).map(drop),
+            Some(b'n') => self.literal(b"null"),
+            Some(b't') => self.literal(b"true"),
+            Some(b'f') => self.literal(b"false"),
+            Some(_) => Err(self.syntax("unexpected character")),
+            None => Err(self.syntax("unexpected end")),
+        }
+    }
+
+    /// Skips the object or array at `self.i`, grammar-checked; returns its entry count.
+    fn skip_container(&mut self, depth: u32) -> R<u64> {
+        if depth > MAX_DEPTH {
+            return Err(self.fail(JErr::Depth));
+        }
+        let obj = self.b[self.i] == b'{';
+        let close = if obj { b'}' } else { b']' };
+        self.i += 1;
+        self.ws();
+        if self.peek() == Some(close) {
+            self.i += 1;
+            return Ok(0);
+        }
+        let mut n = 0u64;
+        loop {
+            if obj {
+                if self.peek() != Some(b'"') {
+                    return Err(self.syntax("expected a key"));
+                }
+                self.string()?;
+                self.colon()?;
+            }
+            self.skip(depth)?;
+            n += 1;
+            if !self.next_or_close(close)? {
+                return Ok(n);
+            }
+        }
+    }
+
+    #[inline(always)]
     fn literal(&mut self, lit: &[u8]) -> R<()> {
         if self.b[self.i..].starts_with(lit) {
             self.i += lit.len();
             Ok(())
         } else {
-            Err(JErr::Syntax("invalid literal", self.i))
+            Err(self.syntax("invalid literal"))
         }
     }
 
-    /// String at `self.i` ('"'); returns the span of its raw contents.
-    #[inline]
+    /// String at `self.i` ('"'); returns the span of its raw contents. Eight bytes
+    /// per step (SWAR) while the line has them, then byte by byte.
+    #[inline(always)]
     fn string(&mut self) -> R<Span> {
+        let b = self.b;
         let start = self.i + 1;
         let mut j = start;
         let mut escaped = false;
-        // Most keys and values are short: a plain byte loop beats a SIMD search's setup.
-        let short_end = (start + 24).min(self.b.len());
-        while j < short_end {
-            match self.b[j] {
-                b'"' => {
+        loop {
+            // Find the next '"' or '\\' from j; in the common case the masks say
+            // which it is without reading the byte again.
+            if let Some(w) = b.get(j..j + 8) {
+                let w = u64::from_le_bytes(w.try_into().unwrap_or([0; 8]));
+                let (q, e) = (bytes_eq(w, b'"'), bytes_eq(w, b'\\'));
+                if q | e == 0 {
+                    j += 8;
+                    continue;
+                }
+                if e == 0 || (q != 0 && q.trailing_zeros() < e.trailing_zeros()) {
+                    let end = j + (q.trailing_zeros() / 8) as usize;
+                    self.i = end + 1;
+                    return Ok(Span {
+                        start: start as u32,
+                        end: end as u32,
+                        escaped,
+                    });
+                }
+                j += (e.trailing_zeros() / 8) as usize;
+            } else {
+                match memchr2(b'"', b'\\', &b[j.min(b.len())..]) {
+                    Some(k) => j += k,
+                    None => {
+                        self.i = start - 1;
+                        return Err(self.syntax("unterminated string"));
+                    }
+                }
+                if b[j] == b'"' {
                     self.i = j + 1;
                     return Ok(Span {
                         start: start as u32,
@@ -332,42 +450,33 @@ impl<'a> Scanner<'a> {
                         escaped,
                     });
                 }
-                b'\\' => break,
-                _ => j += 1,
             }
+            escaped = true;
+            j = self.escape(j)?;
         }
-        loop {
-            match memchr2(b'"', b'\\', &self.b[j..]) {
-                None => return Err(JErr::Syntax("unterminated string", start - 1)),
-                Some(k) => {
-                    j += k;
-                    if self.b[j] == b'"' {
-                        self.i = j + 1;
-                        return Ok(Span {
-                            start: start as u32,
-                            end: j as u32,
-                            escaped,
-                        });
-                    }
-                    escaped = true;
-                    match self.b.get(j + 1) {
-                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => j += 2,
-                        Some(b'u') => {
-                            let hex = self.b.get(j + 2..j + 6);
-                            match hex {
-                                Some(h) if h.iter().all(|c| c.is_ascii_hexdigit()) => j += 6,
-                                _ => return Err(JErr::Syntax("invalid \\u escape", j)),
-                            }
-                        }
-                        _ => return Err(JErr::Syntax("invalid escape", j)),
-                    }
+    }
+
+    /// The escape at `j` ('\\'); returns the index after it.
+    #[inline(never)]
+    fn escape(&mut self, j: usize) -> R<usize> {
+        match self.b.get(j + 1) {
+            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => Ok(j + 2),
+            Some(b'u') => match self.b.get(j + 2..j + 6) {
+                Some(h) if h.iter().all(|c| c.is_ascii_hexdigit()) => Ok(j + 6),
+                _ => {
+                    self.i = j;
+                    Err(self.syntax("invalid \\u escape"))
                 }
+            },
+            _ => {
+                self.i = j;
+                Err(self.syntax("invalid escape"))
             }
         }
     }
 
     /// Number at `self.i`, grammar-checked; returns its byte range.
-    #[inline]
+    #[inline(always)]
     fn number(&mut self) -> R<(usize, usize)> {
         let b = self.b;
         let a = self.i;
@@ -378,11 +487,12 @@ impl<'a> Scanner<'a> {
         match b.get(i) {
             Some(b'0') => i += 1,
             Some(b'1'..=b'9') => {
+                i += 1;
                 while matches!(b.get(i), Some(b'0'..=b'9')) {
                     i += 1;
                 }
             }
-            _ => return Err(JErr::Syntax("invalid number", a)),
+            _ => return Err(self.syntax("invalid number")),
         }
         if b.get(i) == Some(&b'.') {
             i += 1;
@@ -391,7 +501,7 @@ impl<'a> Scanner<'a> {
                 i += 1;
             }
             if i == d {
-                return Err(JErr::Syntax("invalid number", a));
+                return Err(self.syntax("invalid number"));
             }
         }
         if matches!(b.get(i), Some(b'e' | b'E')) {
@@ -404,7 +514,7 @@ impl<'a> Scanner<'a> {
                 i += 1;
             }
             if i == d {
-                return Err(JErr::Syntax("invalid number", a));
+                return Err(self.syntax("invalid number"));
             }
         }
         self.i = i;
@@ -462,6 +572,45 @@ mod tests {
         let t = run(r#"{"a":1.5,"x":{"y":[1,true,null,"q\"z"]},"o":{"a":-2e3},"s":"h\u00e9","l":[{"a":3},null],"n":[1,2,3]}"#).unwrap();
         assert_eq!(t.a, vec![1.5, -2000.0, 3.0, 3.0]);
         assert_eq!(t.s, vec!["hé".to_string()]);
+    }
+
+    #[test]
+    fn fast_float_path_is_bit_identical_to_std() {
+        let mut r: u64 = 0x9e3779b97f4a7c15;
+        let mut cases: Vec<String> = [
+            "0",
+            "-0",
+            "0.1",
+            "1.5",
+            "-2.25",
+            "9007199254740991",
+            "9007199254740993",
+            "0.30000000000000004",
+            "123456789012345678",
+            "1234567890123456789",
+            "1e5",
+            "-1.5E-3",
+            "0.0000000000000000000001",
+            "0.00000000000000000000001",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for _ in 0..20000 {
+            r ^= r << 13;
+            r ^= r >> 7;
+            r ^= r << 17;
+            let int = r % 100_000;
+            let places = (r >> 20) % 18;
+            let frac = (r >> 8) % 10u64.pow(places as u32).max(1);
+            cases.push(format!("{int}.{frac:0width$}", width = places as usize));
+            cases.push(format!("-{}", r >> 12));
+        }
+        for c in cases {
+            let want = c.parse::<f64>().unwrap();
+            let got = parse_f64(c.as_bytes()).unwrap();
+            assert_eq!(got.to_bits(), want.to_bits(), "{c}");
+        }
     }
 
     #[test]

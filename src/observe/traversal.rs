@@ -8,6 +8,31 @@ use super::json::{self, JErr, Schema, Slot, Span};
 use super::window::{Limits, When};
 use super::Evidence;
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A multiplicative hasher (FxHash): the keys are node hashes and exploration ids of
+/// the file being read, not attacker-chosen map keys worth SipHash's cost per line.
+#[derive(Default, Clone, Copy)]
+struct Fx(u64);
+impl Hasher for Fx {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for c in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..c.len()].copy_from_slice(c);
+            self.write_u64(u64::from_le_bytes(w));
+        }
+    }
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+type FxBuild = BuildHasherDefault<Fx>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum C {
@@ -361,7 +386,7 @@ struct Exp {
     sd: (f64, u64),
     sem: (f64, u64),
     backtracks: u64,
-    visited: HashSet<u64>,
+    visited: HashSet<u64, FxBuild>,
     anomalies: u64,
     anomaly_types: Vec<String>,
     ended: bool,
@@ -380,7 +405,7 @@ pub struct Traversal<'f> {
     file: &'f str,
     limits: Limits,
     line: TLine,
-    exps: HashMap<Vec<u8>, Exp>,
+    exps: HashMap<Vec<u8>, Exp, FxBuild>,
 }
 
 fn node_hash(b: &[u8]) -> u64 {
@@ -393,7 +418,7 @@ impl<'f> Traversal<'f> {
             file,
             limits,
             line: TLine::default(),
-            exps: HashMap::new(),
+            exps: HashMap::default(),
         }
     }
 
