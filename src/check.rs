@@ -209,9 +209,12 @@ pub fn check(git: &Git, cfg: &Config, r: &Recorded) -> Vec<InvariantResult> {
     for d in &r.deployments {
         v9.checked += 1;
         let must = d.degraded_in_a_row >= cfg.deployment.consecutive_checks
-            || d.checks
-                .iter()
-                .any(|c| c.get("severe").and_then(|s| s.as_bool()) == Some(true));
+            || d.checks.iter().any(|c| {
+                // A check deferred because a newer deploy was reverted in the same
+                // window is not evidence against this one.
+                c.get("severe").and_then(|s| s.as_bool()) == Some(true)
+                    && c.get("deferred").and_then(|s| s.as_bool()) != Some(true)
+            });
         if must
             && !matches!(
                 d.status,

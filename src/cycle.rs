@@ -33,6 +33,10 @@ pub struct Options {
     pub meta: bool,
 }
 
+/// The previous window's guarded-metric samples (bounded): the baseline of a deploy a
+/// human made between two cycles.
+pub const SAMPLES_PATH: &str = "samples/last-window.json";
+
 /// `state.json` on the records branch.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct State {
@@ -199,6 +203,13 @@ pub fn run(app: &App, opts: &Options) -> Result<Report> {
     phase_ms.insert("observe".to_string(), t0.elapsed().as_millis() as u64);
     crash::point("after-observe");
 
+    // MONITOR before DIAGNOSE: a cycle that reverts a deploy diagnoses and proposes
+    // from the reverted state, and learns from the outcome it just recorded.
+    let mut monitored = vec![];
+    if !opts.dry_run {
+        monitored = lifecycle::monitor_all(&git, &mut records, &cfg, &cycle, now, &obs)?;
+    }
+
     // DIAGNOSE
     let t0 = Instant::now();
     let ts = fmt_ts(now);
@@ -294,7 +305,7 @@ pub fn run(app: &App, opts: &Options) -> Result<Report> {
         patterns: found.iter().map(pattern_out).collect(),
         proposals: drafts.iter().map(|d| proposal_out(&d.proposal)).collect(),
         not_proposed: skips.clone(),
-        lifecycle: vec![],
+        lifecycle: monitored,
         notes: notes.clone(),
     };
     if opts.dry_run {
@@ -342,7 +353,12 @@ pub fn run(app: &App, opts: &Options) -> Result<Report> {
         notes: notes.clone(),
         audit_ok: verification.ok(),
     };
+    let before: BTreeMap<String, Vec<f64>> = records.read_json(SAMPLES_PATH)?.unwrap_or_default();
     let mut tx = records.tx();
+    tx.put_json(
+        SAMPLES_PATH,
+        &lifecycle::capped(crate::deploy::monitor::window_samples(&obs)),
+    )?;
     write_first_half(
         &mut tx, &cycle, &ts, &record, &obs, &state, &library, &drafts, &queued, &trig,
     )?;
@@ -359,16 +375,17 @@ pub fn run(app: &App, opts: &Options) -> Result<Report> {
             .notes
             .push("time budget spent: validation and deploys deferred to the next cycle".into());
     } else {
-        let lc = lifecycle::run(
+        let lc = lifecycle::advance(
             &git,
             &mut records,
             &cfg,
             &cycle,
             now,
             &obs,
+            &before,
             verification.ok(),
         )?;
-        report.lifecycle = lc;
+        report.lifecycle.extend(lc);
     }
     crash::point("before-learn");
     let meta_cycle = opts.meta || trig.iter().any(|t| t.kind == "meta_check");

@@ -85,6 +85,18 @@ fn below(v: f64, ok: f64, warn: f64) -> Level {
     }
 }
 
+/// Fewer than this many events make a rate too noisy for ERROR: one rollback in three
+/// deployments is a thing to look at, not an alarm.
+pub const MIN_EVENTS_FOR_ERROR: usize = 10;
+
+fn small_sample(level: Level, n: usize) -> Level {
+    if n < MIN_EVENTS_FOR_ERROR && level == Level::Error {
+        Level::Warning
+    } else {
+        level
+    }
+}
+
 fn no_data(id: &'static str, name: &'static str, thresholds: &'static str, why: &str) -> Indicator {
     ind(
         id,
@@ -181,18 +193,33 @@ pub fn compute(r: &Recorded, invariants: &[InvariantResult], now: Timestamp) -> 
             "rollback rate",
             "<5% healthy, 5-10% warning",
             Some(rate),
-            below(rate, 0.05, 0.10),
-            format!("{rb} of {} deployments rolled back", finished.len()),
+            small_sample(below(rate, 0.05, 0.10), finished.len()),
+            format!(
+                "{rb} of {} deployments rolled back{}",
+                finished.len(),
+                if finished.len() < MIN_EVENTS_FOR_ERROR {
+                    " (small sample: at most WARNING)"
+                } else {
+                    ""
+                }
+            ),
         ));
     }
 
-    // H4 detection lead time: patterns found before a threshold was breached.
-    let actionable: Vec<_> = r
+    // H4 detection lead time: of the distinct problems found (each counted once, at
+    // its first detection), the share found before any threshold was breached.
+    let mut first: Vec<(String, bool)> = vec![];
+    for p in r
         .cycles
         .iter()
         .flat_map(|c| c.patterns.iter().filter(|p| p.actionable))
-        .collect();
-    if actionable.is_empty() {
+    {
+        let sig = p.signature();
+        if !first.iter().any(|(s, _)| *s == sig) {
+            first.push((sig, p.kind != crate::diagnose::PatternKind::ThresholdBreach));
+        }
+    }
+    if first.is_empty() {
         v.push(no_data(
             "H4",
             "detection lead time",
@@ -200,20 +227,22 @@ pub fn compute(r: &Recorded, invariants: &[InvariantResult], now: Timestamp) -> 
             "no problems detected",
         ));
     } else {
-        let proactive = actionable
-            .iter()
-            .filter(|p| p.kind != crate::diagnose::PatternKind::ThresholdBreach)
-            .count();
-        let rate = proactive as f64 / actionable.len() as f64;
+        let proactive = first.iter().filter(|(_, p)| *p).count();
+        let rate = proactive as f64 / first.len() as f64;
         v.push(ind(
             "H4",
             "detection lead time",
             ">=80% proactive",
             Some(rate),
-            at_least(rate, 0.80, 0.60),
+            small_sample(at_least(rate, 0.80, 0.60), first.len()),
             format!(
-                "{proactive} of {} problems found before a threshold breach",
-                actionable.len()
+                "{proactive} of {} distinct problems found before a threshold breach{}",
+                first.len(),
+                if first.len() < MIN_EVENTS_FOR_ERROR {
+                    " (small sample: at most WARNING)"
+                } else {
+                    ""
+                }
             ),
         ));
     }
@@ -326,7 +355,7 @@ pub fn compute(r: &Recorded, invariants: &[InvariantResult], now: Timestamp) -> 
         "pattern library growth",
         "grows while problems are found",
         Some(known as f64),
-        if known == 0 && !actionable.is_empty() {
+        if known == 0 && !first.is_empty() {
             Level::Warning
         } else {
             Level::Healthy

@@ -311,6 +311,11 @@ fn h3_rollback_rate_thresholds_5_and_10() {
     r.deployments = deploys(21, 1, DeployStatus::RolledBack);
     r.deployments[1].status = DeployStatus::Deploying;
     level(&r, "H3", Level::Warning); // 1 of 20
+                                     // One rollback among three deployments is worth a look, not an alarm.
+    r.deployments = deploys(3, 1, DeployStatus::RolledBack);
+    level(&r, "H3", Level::Warning);
+    r.deployments = deploys(10, 2, DeployStatus::RolledBack);
+    level(&r, "H3", Level::Error);
 }
 
 fn with_patterns(proactive: usize, breaches: usize, ignored_breaches: usize) -> Recorded {
@@ -336,7 +341,20 @@ fn with_patterns(proactive: usize, breaches: usize, ignored_breaches: usize) -> 
 fn h4_detection_lead_time_needs_80_percent_proactive() {
     level(&with_patterns(4, 1, 5), "H4", Level::Healthy); // 80%, noise ignored
     level(&with_patterns(3, 1, 0), "H4", Level::Warning); // 75%
-    level(&with_patterns(1, 1, 0), "H4", Level::Error); // 50%
+    level(&with_patterns(5, 5, 0), "H4", Level::Error); // 50% of 10
+    level(&with_patterns(1, 1, 0), "H4", Level::Warning); // 50% of 2: small sample
+                                                          // The same problem in many cycles is one problem.
+    let mut r = with_patterns(8, 2, 0);
+    let again = r.cycles[0].clone();
+    r.cycles.push(again.clone());
+    r.cycles.push(again);
+    r.cycles[1]
+        .patterns
+        .retain(|p| p.kind == PatternKind::ThresholdBreach);
+    r.cycles[2]
+        .patterns
+        .retain(|p| p.kind == PatternKind::ThresholdBreach);
+    level(&r, "H4", Level::Healthy); // still 8 of 10
     let r = with_patterns(4, 1, 0);
     assert_eq!(
         r.cycles[0].patterns[4].kind,

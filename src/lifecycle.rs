@@ -18,29 +18,51 @@ use crate::validate::{self, experiment, replay, Outcome, Validation};
 use anyhow::{Context, Result};
 use git2::Oid;
 use serde_json::json;
+use std::collections::BTreeMap;
 
 /// Advances every open proposal and live deployment. Returns one line per event.
-pub fn run(
+/// MONITOR: finishes interrupted deploys, then checks every live deployment (a
+/// human's revert recognised). Runs before PROPOSE, so a cycle that reverts a deploy
+/// proposes from the reverted state, not from the change it just undid.
+pub fn monitor_all(
     git: &Git,
     records: &mut Records,
     cfg: &Config,
     cycle: &str,
     now: Timestamp,
     obs: &Observation,
-    audit_ok: bool,
 ) -> Result<Vec<String>> {
     let mut lines = deployer::recover(git, records, cfg, cycle, now)?;
-    // MONITOR live deployments (not the ones this cycle is about to make).
-    for mut d in deploy::load_deployments(records)? {
-        if d.status != DeployStatus::Monitoring {
+    // Newest first: when several deploys are watched and the metrics fall, the newest
+    // is the suspect; once it is reverted the older ones are judged again next cycle,
+    // on data the reverted change no longer touches.
+    let mut live: Vec<Deployment> = deploy::load_deployments(records)?
+        .into_iter()
+        .filter(|d| d.status == DeployStatus::Monitoring)
+        .collect();
+    live.sort_by(|a, b| b.deployed_at.cmp(&a.deployed_at).then(b.id.cmp(&a.id)));
+    let mut reverted_newer = false;
+    for mut d in live {
+        // A cycle redone after an interruption does not judge the same window twice.
+        if d.checks
+            .last()
+            .and_then(|c| c.get("cycle"))
+            .and_then(|c| c.as_str())
+            == Some(cycle)
+        {
             continue;
         }
         if let Some(l) = rollback::detect_human_revert(git, records, cfg, &mut d, cycle, now)? {
             lines.push(l);
+            reverted_newer = true;
             continue;
         }
-        match monitor::check(git, records, cfg, &mut d, obs, cycle, now) {
-            Ok(Some(l)) => lines.push(l),
+        match monitor::check(git, records, cfg, &mut d, obs, cycle, now, reverted_newer) {
+            Ok(Some(l)) => {
+                reverted_newer |=
+                    d.status != DeployStatus::Monitoring && d.status != DeployStatus::Stable;
+                lines.push(l)
+            }
             Ok(None) => {}
             Err(e) => {
                 lines.push(format!("{}: not checked this cycle: {e:#}", d.id));
@@ -48,7 +70,22 @@ pub fn run(
             }
         }
     }
-    // Proposals.
+    Ok(lines)
+}
+
+/// VALIDATE -> APPROVE -> DEPLOY for every open proposal. `before` holds the samples
+/// of the previous window: the baseline of a merge a human made since then.
+pub fn advance(
+    git: &Git,
+    records: &mut Records,
+    cfg: &Config,
+    cycle: &str,
+    now: Timestamp,
+    obs: &Observation,
+    before: &BTreeMap<String, Vec<f64>>,
+    audit_ok: bool,
+) -> Result<Vec<String>> {
+    let mut lines = vec![];
     for mut p in crate::cycle::load_proposals(records)? {
         if !p.status.is_open() {
             continue;
@@ -56,10 +93,10 @@ pub fn run(
         // A proposal moves as far as this cycle allows: validated, approved by its
         // tier and deployed in one cycle when nothing needs to wait.
         for _ in 0..3 {
-            let before = p.status;
+            let status_before = p.status;
             // One proposal's trouble (a dirty tree, a hook that fails) is reported
             // and retried next cycle; it never stops the others.
-            match step(git, records, cfg, &mut p, cycle, now, obs, audit_ok) {
+            match step(git, records, cfg, &mut p, cycle, now, obs, before, audit_ok) {
                 Ok(Some(l)) => lines.push(l),
                 Ok(None) => break,
                 Err(e) => {
@@ -69,7 +106,7 @@ pub fn run(
                     break;
                 }
             }
-            if p.status == before || !p.status.is_open() {
+            if p.status == status_before || !p.status.is_open() {
                 break;
             }
         }
@@ -118,6 +155,7 @@ fn step(
     cycle: &str,
     now: Timestamp,
     obs: &Observation,
+    before: &BTreeMap<String, Vec<f64>>,
     audit_ok: bool,
 ) -> Result<Option<String>> {
     let ts = fmt_ts(now);
@@ -128,7 +166,8 @@ fn step(
     if let Some(branch_tip) = git.ref_oid(&p.branch)? {
         let base = Oid::from_str(&p.base_commit).ok();
         if Some(branch_tip) != base && git.is_ancestor(branch_tip, deploy_tip)? {
-            return merged_by_human(git, records, cfg, p, branch_tip, cycle, now, obs).map(Some);
+            return merged_by_human(git, records, cfg, p, branch_tip, cycle, now, obs, before)
+                .map(Some);
         }
         // New commits by a human on the branch: a modification, re-validated.
         if branch_tip.to_string() != p.branch_commit && !p.branch_commit.is_empty() {
@@ -599,9 +638,7 @@ fn tier_of(s: &str) -> Tier {
     }
 }
 
-fn capped(
-    mut m: std::collections::BTreeMap<String, Vec<f64>>,
-) -> std::collections::BTreeMap<String, Vec<f64>> {
+pub fn capped(mut m: BTreeMap<String, Vec<f64>>) -> BTreeMap<String, Vec<f64>> {
     for v in m.values_mut() {
         if v.len() > experiment::MAX_SAMPLES {
             let cut = v.len() - experiment::MAX_SAMPLES;
@@ -621,6 +658,7 @@ fn merged_by_human(
     cycle: &str,
     now: Timestamp,
     obs: &Observation,
+    before: &BTreeMap<String, Vec<f64>>,
 ) -> Result<String> {
     let deploy_tip = git
         .ref_oid(&cfg.deploy_branch)?
@@ -648,7 +686,13 @@ fn merged_by_human(
         deploy_tag: format!("improve/deploy/{id}"),
         deploy_commit: landed.to_string(),
         deployed_at: ts.clone(),
-        baseline: capped(monitor::window_samples(obs)),
+        // This window may already hold logs written after the merge: the baseline is
+        // the window before it, when there is one.
+        baseline: if before.is_empty() {
+            capped(monitor::window_samples(obs))
+        } else {
+            capped(before.clone())
+        },
         checks: vec![],
         degraded_in_a_row: 0,
         rollback_commit: None,

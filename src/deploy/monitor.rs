@@ -39,6 +39,7 @@ pub fn check(
     obs: &Observation,
     cycle: &str,
     now: Timestamp,
+    newer_reverted: bool,
 ) -> Result<Option<String>> {
     let specs: Vec<MetricSpec> = cfg
         .metrics
@@ -70,6 +71,25 @@ pub fn check(
         "severe": severe,
         "metrics": j.metrics.iter().map(|m| json!({"name": m.name, "status": m.status, "relative_effect": m.relative_effect, "p": m.p, "reason": m.reason})).collect::<Vec<_>>(),
     }));
+    if !failing.is_empty() && newer_reverted {
+        // The window mixes in a newer deploy this cycle just reverted: not evidence
+        // against this one. Judged again on the next window.
+        if let Some(last) = d.checks.last_mut() {
+            last["deferred"] = json!(true);
+        }
+        save(
+            records,
+            d,
+            cycle,
+            now,
+            "deferred",
+            json!({"reason": "a newer deployment was reverted in this window"}),
+        )?;
+        return Ok(Some(format!(
+            "{}: metrics fell while a newer deployment was live; that one was reverted, this one is judged again next cycle",
+            d.id
+        )));
+    }
     if !failing.is_empty() {
         d.degraded_in_a_row += 1;
         let names: Vec<String> = failing

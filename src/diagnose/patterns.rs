@@ -209,8 +209,13 @@ fn recurring(obs: &Observation, cfg: &Config, out: &mut Vec<Pattern>) {
 fn drift(history: &History, cfg: &Config, out: &mut Vec<Pattern>) {
     let alpha = 1.0 - cfg.triggers.significance;
     for (metric, series) in &history.series {
+        // Only guarded metrics have a known good direction; counters such as
+        // exploration_count follow the window's length, not the system's health.
+        let Some(guarded) = cfg.metric(metric) else {
+            continue;
+        };
         let values: Vec<f64> = series.iter().flatten().copied().collect();
-        let direction = cfg.metric(metric).map(|m| m.direction).unwrap_or_default();
+        let direction = guarded.direction;
         let Some(d) = detect::detect_drift(
             metric,
             &values,

@@ -106,6 +106,22 @@ pub fn generate(patterns: &[Pattern], ctx: &Ctx, first_id: u64) -> Result<(Vec<D
             });
             continue;
         }
+        // A fix for this pattern is deployed and still watched: wait for its verdict
+        // before piling another change on top (the monitor would judge both at once).
+        if let Some(w) = ctx
+            .existing
+            .iter()
+            .find(|p| p.pattern.signature == sig && p.status == Status::Deployed)
+        {
+            skips.push(Skip {
+                pattern: sig,
+                reason: format!(
+                    "{} fixes it and is being monitored; waiting for its verdict",
+                    w.id
+                ),
+            });
+            continue;
+        }
         let rule = pat.rule.clone().unwrap_or_default();
         let cands = ctx
             .templates
@@ -211,6 +227,10 @@ fn renumber(d: &mut Draft, id: &str) {
     d.proposal.id = id.to_string();
     d.proposal.branch = branch_name(id);
     d.proposal.title = d.proposal.title.replace(&old, id);
+    d.proposal.change.summary = d.proposal.change.summary.replace(&old, id);
+    for e in d.proposal.history.iter_mut() {
+        e.what = e.what.replace(&old, id);
+    }
     let files = std::mem::take(&mut d.files);
     for (path, content) in files {
         let path = path.replace(&old, id);

@@ -228,6 +228,17 @@ fn judge_metric(c: &[f64], v: &[f64], spec: &MetricSpec, params: &JudgeParams) -
     let cmean = negligible(r.control_mean.unwrap_or(0.0));
     // The baseline the shift is measured against; with a zero baseline the shift
     // is compared with the allowed effect as an absolute number.
+    // For a 0/1 metric (a success, a timeout) the median shift is 0 whatever the
+    // rates do; the effect is the difference in proportions, against the control's.
+    let binary = c.iter().chain(v.iter()).all(|x| *x == 0.0 || *x == 1.0);
+    let estimate = if binary {
+        r.variant_mean.unwrap_or(0.0) - r.control_mean.unwrap_or(0.0)
+    } else {
+        hl.estimate
+    };
+    // ...in percentage points: a 3% error rate doubling to 6% is noise at the scale
+    // of "10% worse", a success rate falling from 90% to 40% is not.
+    let (cmed, cmean) = if binary { (0.0, 0.0) } else { (cmed, cmean) };
     let (baseline, base_name) = if cmed != 0.0 {
         (cmed.abs(), "of the control median")
     } else if cmean != 0.0 {
@@ -237,7 +248,7 @@ fn judge_metric(c: &[f64], v: &[f64], spec: &MetricSpec, params: &JudgeParams) -
     };
     let absolute = cmed == 0.0 && cmean == 0.0;
     let amount = |x: f64| if absolute { num(x) } else { pct(x) };
-    let relative = sign * hl.estimate / baseline;
+    let relative = sign * estimate / baseline;
     let relative = if relative.is_finite() {
         relative
     } else {

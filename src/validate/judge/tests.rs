@@ -330,10 +330,15 @@ fn constant_series_and_zero_baselines() {
         assert_eq!(m.p, Some(1.0));
         assert_eq!(m.relative_effect, Some(0.0));
     }
-    // Zero baseline: the shift (1 error) is compared in absolute terms.
+    // Zero baseline: the shift (0/1 data: the error rate rose from 0 to 0.6) is
+    // compared in absolute terms.
     let m = &j.metrics[2];
     assert_eq!(m.status, MetricStatus::Fail, "{}", m.reason);
-    assert_eq!(m.relative_effect, Some(-1.0));
+    assert!(
+        (m.relative_effect.unwrap() + 0.6).abs() < 1e-12,
+        "{:?}",
+        m.relative_effect
+    );
     assert!(m.reason.contains("absolute"), "{}", m.reason);
     assert_clean(&j);
 }
@@ -412,4 +417,62 @@ fn enums_serialize_as_documented() {
         (Direction::Lower, true, false)
     );
     assert_eq!(s.allowed_effect, cfg.allowed_effect);
+}
+
+#[test]
+fn a_binary_metric_is_judged_on_proportions() {
+    // 90% success before, 40% after: the medians are both 1 or the shift is 0, but
+    // the rate collapsed.
+    let control: Vec<f64> = (0..100)
+        .map(|i| if i % 10 == 0 { 0.0 } else { 1.0 })
+        .collect();
+    let variant: Vec<f64> = (0..100)
+        .map(|i| if i % 10 < 6 { 0.0 } else { 1.0 })
+        .collect();
+    let spec = MetricSpec {
+        name: "agent_success_rate".into(),
+        direction: crate::config::Direction::Higher,
+        critical: true,
+        allowed_effect: 0.10,
+        required: false,
+    };
+    let mut c = BTreeMap::new();
+    c.insert("agent_success_rate".to_string(), control);
+    let mut v = BTreeMap::new();
+    v.insert("agent_success_rate".to_string(), variant);
+    let j = judge(&c, &v, &[spec], &JudgeParams::default());
+    assert_eq!(j.verdict, Verdict::Failed, "{}", j.reason);
+    let m = &j.metrics[0];
+    assert!(
+        (m.relative_effect.unwrap() + 0.5).abs() < 1e-12,
+        "50 points: {:?}",
+        m.relative_effect
+    );
+    assert!(m.severe);
+    assert!(m.reason.contains("absolute"), "{}", m.reason);
+    // A small rate doubling (3% -> 6%) is 3 points: within the allowed 10.
+    let c3: Vec<f64> = (0..300)
+        .map(|i| if i % 33 == 0 { 1.0 } else { 0.0 })
+        .collect();
+    let v6: Vec<f64> = (0..300)
+        .map(|i| if i % 16 == 0 { 1.0 } else { 0.0 })
+        .collect();
+    let lower = MetricSpec {
+        name: "tool_error_rate".into(),
+        direction: crate::config::Direction::Lower,
+        critical: true,
+        allowed_effect: 0.10,
+        required: false,
+    };
+    let mut c = BTreeMap::new();
+    c.insert("tool_error_rate".to_string(), c3);
+    let mut v = BTreeMap::new();
+    v.insert("tool_error_rate".to_string(), v6);
+    let j = judge(&c, &v, &[lower], &JudgeParams::default());
+    assert_eq!(
+        j.metrics[0].status,
+        MetricStatus::Pass,
+        "{}",
+        j.metrics[0].reason
+    );
 }
