@@ -40,6 +40,7 @@ test: deps browser-deps
 	mkdir -p target && $(CARGO) test --all-targets 2>&1 | tee target/test-output.txt; test $${PIPESTATUS[0]} -eq 0
 	bash tests/browser/run.sh
 	@echo "== what the suite tried"; cat target/test-summary/*.txt 2>/dev/null || true
+	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "tests: %d passed, %d failed\n", p, f }' target/test-output.txt
 
 report: demo
 	$(BIN) --repo $(DEMO_DIR) report --html target/report.html

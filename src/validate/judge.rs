@@ -243,6 +243,8 @@ fn judge_metric(c: &[f64], v: &[f64], spec: &MetricSpec, params: &JudgeParams) -
         (cmed.abs(), "of the control median")
     } else if cmean != 0.0 {
         (cmean.abs(), "of the control mean")
+    } else if binary {
+        (1.0, "absolute: the difference of two rates")
     } else {
         (1.0, "absolute, the control is 0")
     };
@@ -300,6 +302,15 @@ fn judge_metric(c: &[f64], v: &[f64], spec: &MetricSpec, params: &JudgeParams) -
             pval(p_worse)
         )
     };
+    if binary {
+        r.reason = format!(
+            "{}: variant rate {} vs control {} ({counts}), {effect} ({base_name}); {verdict}.",
+            spec.name,
+            num(r.variant_mean.unwrap_or(0.0)),
+            num(r.control_mean.unwrap_or(0.0)),
+        );
+        return r;
+    }
     r.reason = format!(
         "{}: variant median {} vs control {} ({counts}), shift {} ({}% CI {} to {}), {effect} ({base_name}); {verdict}.",
         spec.name,
