@@ -147,3 +147,25 @@ fn a_loop_that_stopped_three_days_ago_is_an_error() {
     assert_eq!(indicator(&hl, "M1")["level"], "HEALTHY", "{hl:#}");
     assert_ne!(code, 3, "{hl:#}");
 }
+
+#[test]
+fn completions_and_man_page_come_from_the_command_definitions() {
+    let env = Env::bare_target();
+    let out = env
+        .improve(T0)
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for sub in ["cycle", "approve", "rollback", "health", "report"] {
+        assert!(text.contains(sub), "bash completion lacks {sub}");
+    }
+    let out = env.improve(T0).args(["man"]).output().unwrap();
+    assert!(out.status.success());
+    let man = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        man.contains(".TH improve") && man.contains("cycle"),
+        "{man}"
+    );
+}
