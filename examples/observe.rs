@@ -28,6 +28,8 @@ fn main() -> Result<()> {
         Some(s) => improve::clock::parse_ts(&s)?,
         None => now - chrono::Duration::days(7),
     };
+    let t0 = std::time::Instant::now();
+    let timing = std::env::var_os("OBSERVE_TIMING").is_some();
     let cursors: Cursors = match &cursors_file {
         Some(f) if std::path::Path::new(f).exists() => {
             serde_json::from_slice(&std::fs::read(f)?).context("reading the cursors file")?
@@ -36,7 +38,9 @@ fn main() -> Result<()> {
     };
     let cfg = improve::config::Config::builtin();
     let window = Window { start, end: now };
+    let t1 = std::time::Instant::now();
     let (mut obs, cursors) = observe::run(std::path::Path::new(&dir), &cfg, &cursors, window, now)?;
+    let t2 = std::time::Instant::now();
     if let Some(f) = &cursors_file {
         // Replaced atomically but not fsynced: a cycle keeps its cursors in a records
         // commit (libgit2 does not fsync loose objects either), so an fsync here would
@@ -44,6 +48,15 @@ fn main() -> Result<()> {
         let tmp = format!("{f}.tmp");
         std::fs::write(&tmp, serde_json::to_vec(&cursors)?)?;
         std::fs::rename(&tmp, f)?;
+    }
+    if timing {
+        // Where an incremental cycle's time goes (load, observe, save), on stderr.
+        eprintln!(
+            "timing: cursors load {:?}, observe {:?}, cursors save {:?}",
+            t1 - t0,
+            t2 - t1,
+            t2.elapsed()
+        );
     }
     if summary {
         obs.samples.clear();
