@@ -215,7 +215,7 @@ pub fn deploy(
         p.id,
         tier.as_str()
     );
-    let parent = git_commit(git, tip)?;
+    let parent = git.find_commit(tip)?;
     let new = git.commit_tree(tree, &[&parent], &message, now)?;
     git.advance_branch(&cfg.deploy_branch, tip, new, "improve: deploy")?;
     git.tag(&d.deploy_tag, new)?;
@@ -294,10 +294,6 @@ pub fn deploy(
         Some(library::Outcome::Deployed),
     )?;
     Ok(d)
-}
-
-fn git_commit(git: &Git, oid: Oid) -> Result<git2::Commit<'_>> {
-    git.find_commit(oid)
 }
 
 /// Records the deployment's state with the proposal, the library and a notification.
