@@ -421,6 +421,9 @@ fn a_cycle_refuses_to_overlap_and_queues_its_trigger() {
         .code(75);
     let spooled = std::fs::read_dir(dir.join("spool")).unwrap().count();
     assert_eq!(spooled, 1);
+    // Unlock explicitly: a child forked by a parallel test may briefly share this
+    // descriptor, and dropping ours alone would leave the lock held until it execs.
+    assert_eq!(unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_UN) }, 0);
     drop(f);
     // The lock is free again: the next cycle runs and consumes the queued trigger.
     let r = env.cycle_json("2026-01-05T07:00:00Z");
