@@ -272,8 +272,12 @@ impl<'a> Scanner<'a> {
             } else {
                 s.key(ctx, key.raw(self.b))
             };
-            match slot {
-                Slot::Skip => self.skip(depth)?,
+            // Unwanted strings and numbers (most values) are skipped inline: no call
+            // and no second dispatch on the first byte.
+            match (slot, self.peek()) {
+                (Slot::Skip, Some(b'"')) => drop(self.string()?),
+                (Slot::Skip, Some(b'-' | b'0'..=b'9')) => drop(self.number()?),
+                (Slot::Skip, _) => self.skip(depth)?,
                 _ => self.value(slot, s, depth)?,
             }
             if !self.next_or_close(b'}')? {
@@ -417,6 +421,37 @@ impl<'a> Scanner<'a> {
         loop {
             // Find the next '"' or '\\' from j; in the common case the masks say
             // which it is without reading the byte again.
+            #[cfg(target_arch = "x86_64")]
+            if let Some(w) = b.get(j..j + 16) {
+                // SSE2 (baseline on x86_64): an exact mask of '"' and '\\' bytes.
+                use std::arch::x86_64::*;
+                // SAFETY: `w` holds 16 readable bytes; SSE2 is always present on x86_64.
+                let m = unsafe {
+                    let v = _mm_loadu_si128(w.as_ptr() as *const __m128i);
+                    let q = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+                    let e = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+                    (_mm_movemask_epi8(q) as u32, _mm_movemask_epi8(e) as u32)
+                };
+                let (q, e) = m;
+                if q | e == 0 {
+                    j += 16;
+                    continue;
+                }
+                let k = (q | e).trailing_zeros() as usize;
+                if q & (1 << k) != 0 {
+                    let end = j + k;
+                    self.i = end + 1;
+                    return Ok(Span {
+                        start: start as u32,
+                        end: end as u32,
+                        escaped,
+                    });
+                }
+                j += k;
+                escaped = true;
+                j = self.escape(j)?;
+                continue;
+            }
             if let Some(w) = b.get(j..j + 8) {
                 let w = u64::from_le_bytes(w.try_into().unwrap_or([0; 8]));
                 let (q, e) = (bytes_eq(w, b'"'), bytes_eq(w, b'\\'));
@@ -611,6 +646,27 @@ mod tests {
             let got = parse_f64(c.as_bytes()).unwrap();
             assert_eq!(got.to_bits(), want.to_bits(), "{c}");
         }
+    }
+
+    #[test]
+    fn strings_of_every_length_and_escape_position_decode_like_serde() {
+        // Covers the 16-byte, 8-byte and tail paths of `string`, with the escape or
+        // closing quote landing on each byte of a block.
+        for len in 0..40 {
+            for esc in 0..=len {
+                let mut body = "abcdefghijklmnopqrstuvwxyz0123456789ABCD"[..len].to_string();
+                if esc < len {
+                    body.replace_range(esc..esc + 1, "\\\"");
+                }
+                let line = format!(r#"{{"s":"{body}","x":"{body}","a":1}}"#);
+                let want: String = serde_json::from_str(&format!("\"{body}\"")).unwrap();
+                let t = run(&line).unwrap();
+                assert_eq!(t.s, vec![want], "{line}");
+                assert_eq!(t.a, vec![1.0], "{line}");
+            }
+        }
+        assert!(run(r#"{"s":"abcdefghijklmnopqrstuvwxyz\q"}"#).is_err());
+        assert!(run(r#"{"s":"abcdefghijklmnopqrstuvwxyz"#).is_err());
     }
 
     #[test]
