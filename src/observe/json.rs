@@ -388,10 +388,13 @@ impl<'a> Scanner<'a> {
                 if self.peek() != Some(b'"') {
                     return Err(self.syntax("expected a key"));
                 }
-                self.string()?;
-                self.colon()?;
+                self.key_colon()?;
             }
-            self.skip(depth)?;
+            match self.peek() {
+                Some(b'"') => drop(self.string()?),
+                Some(b'-' | b'0'..=b'9') => drop(self.number()?),
+                _ => self.skip(depth)?,
+            }
             n += 1;
             if !self.next_or_close(close)? {
                 return Ok(n);
