@@ -265,15 +265,18 @@ impl<'a> Scanner<'a> {
             if self.peek() != Some(b'"') {
                 return Err(self.syntax("expected a key"));
             }
-            let key = self.string()?;
-            self.colon()?;
+            let key = self.key_colon()?;
             let slot = if key.escaped {
                 Slot::Skip
             } else {
                 s.key(ctx, key.raw(self.b))
             };
-            match slot {
-                Slot::Skip => self.skip(depth)?,
+            // Unwanted strings and numbers (most values) are skipped inline: no call
+            // and no second dispatch on the first byte.
+            match (slot, self.peek()) {
+                (Slot::Skip, Some(b'"')) => drop(self.string()?),
+                (Slot::Skip, Some(b'-' | b'0'..=b'9')) => drop(self.number()?),
+                (Slot::Skip, _) => self.skip(depth)?,
                 _ => self.value(slot, s, depth)?,
             }
             if !self.next_or_close(b'}')? {
@@ -385,10 +388,13 @@ impl<'a> Scanner<'a> {
                 if self.peek() != Some(b'"') {
                     return Err(self.syntax("expected a key"));
                 }
-                self.string()?;
-                self.colon()?;
+                self.key_colon()?;
             }
-            self.skip(depth)?;
+            match self.peek() {
+                Some(b'"') => drop(self.string()?),
+                Some(b'-' | b'0'..=b'9') => drop(self.number()?),
+                _ => self.skip(depth)?,
+            }
             n += 1;
             if !self.next_or_close(close)? {
                 return Ok(n);
@@ -406,6 +412,38 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// A key at `self.i` ('"') and its ':'. In compact JSON the closing quote and the
+    /// colon share one 16-byte block, so a ':' mask of that block checks the colon
+    /// without a further load that would wait on the quote's position.
+    #[inline(always)]
+    fn key_colon(&mut self) -> R<Span> {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(w) = self.b.get(self.i + 1..self.i + 17) {
+            use std::arch::x86_64::*;
+            // SAFETY: `w` holds 16 readable bytes; SSE2 is always present on x86_64.
+            let (q, e, c) = unsafe {
+                let v = _mm_loadu_si128(w.as_ptr() as *const __m128i);
+                let m = |ch: u8| _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(ch as i8)));
+                (m(b'"') as u32, m(b'\\') as u32, m(b':') as u32)
+            };
+            let k = q.trailing_zeros();
+            if q != 0 && k < e.trailing_zeros() && (c >> (k + 1)) & 1 != 0 {
+                let start = self.i + 1;
+                let end = start + k as usize;
+                self.i = end + 2;
+                self.ws();
+                return Ok(Span {
+                    start: start as u32,
+                    end: end as u32,
+                    escaped: false,
+                });
+            }
+        }
+        let key = self.string()?;
+        self.colon()?;
+        Ok(key)
+    }
+
     /// String at `self.i` ('"'); returns the span of its raw contents. Eight bytes
     /// per step (SWAR) while the line has them, then byte by byte.
     #[inline(always)]
@@ -417,6 +455,37 @@ impl<'a> Scanner<'a> {
         loop {
             // Find the next '"' or '\\' from j; in the common case the masks say
             // which it is without reading the byte again.
+            #[cfg(target_arch = "x86_64")]
+            if let Some(w) = b.get(j..j + 16) {
+                // SSE2 (baseline on x86_64): an exact mask of '"' and '\\' bytes.
+                use std::arch::x86_64::*;
+                // SAFETY: `w` holds 16 readable bytes; SSE2 is always present on x86_64.
+                let m = unsafe {
+                    let v = _mm_loadu_si128(w.as_ptr() as *const __m128i);
+                    let q = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+                    let e = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+                    (_mm_movemask_epi8(q) as u32, _mm_movemask_epi8(e) as u32)
+                };
+                let (q, e) = m;
+                if q | e == 0 {
+                    j += 16;
+                    continue;
+                }
+                let k = (q | e).trailing_zeros() as usize;
+                if q & (1 << k) != 0 {
+                    let end = j + k;
+                    self.i = end + 1;
+                    return Ok(Span {
+                        start: start as u32,
+                        end: end as u32,
+                        escaped,
+                    });
+                }
+                j += k;
+                escaped = true;
+                j = self.escape(j)?;
+                continue;
+            }
             if let Some(w) = b.get(j..j + 8) {
                 let w = u64::from_le_bytes(w.try_into().unwrap_or([0; 8]));
                 let (q, e) = (bytes_eq(w, b'"'), bytes_eq(w, b'\\'));
@@ -610,6 +679,55 @@ mod tests {
             let want = c.parse::<f64>().unwrap();
             let got = parse_f64(c.as_bytes()).unwrap();
             assert_eq!(got.to_bits(), want.to_bits(), "{c}");
+        }
+    }
+
+    #[test]
+    fn strings_of_every_length_and_escape_position_decode_like_serde() {
+        // Covers the 16-byte, 8-byte and tail paths of `string`, with the escape or
+        // closing quote landing on each byte of a block.
+        for len in 0..40 {
+            for esc in 0..=len {
+                let mut body = "abcdefghijklmnopqrstuvwxyz0123456789ABCD"[..len].to_string();
+                if esc < len {
+                    body.replace_range(esc..esc + 1, "\\\"");
+                }
+                let line = format!(r#"{{"s":"{body}","x":"{body}","a":1}}"#);
+                let want: String = serde_json::from_str(&format!("\"{body}\"")).unwrap();
+                let t = run(&line).unwrap();
+                assert_eq!(t.s, vec![want], "{line}");
+                assert_eq!(t.a, vec![1.0], "{line}");
+            }
+        }
+        assert!(run(r#"{"s":"abcdefghijklmnopqrstuvwxyz\q"}"#).is_err());
+        assert!(run(r#"{"s":"abcdefghijklmnopqrstuvwxyz"#).is_err());
+    }
+
+    #[test]
+    fn keys_match_with_or_without_the_compact_colon_path() {
+        for (line, want) in [
+            (r#"{"a":1}"#, vec![1.0]),
+            (r#"{"a" : 1}"#, vec![1.0]),
+            (r#"{"x:y":2,"a":1}"#, vec![1.0]),
+            (r#"{"\u0061":3,"a\"":4,"a":1}"#, vec![1.0]),
+            (r#"{"a_key_longer_than_sixteen_bytes":5,"a":1}"#, vec![1.0]),
+            (r#"{"a":1,"o":{"a":2},"l":[{"a":3}]}"#, vec![1.0, 2.0, 3.0]),
+        ] {
+            assert_eq!(run(line).unwrap().a, want, "{line}");
+        }
+        for bad in [
+            r#"{"a"}"#,
+            r#"{"a":}"#,
+            r#"{"a";1}"#,
+            r#"{"a"1}"#,
+            r#"{"a":"#,
+            r#"{"x":{"k" 1}}"#,
+            r#"{"x":{"k":}}"#,
+            r#"{"x":{"k":01}}"#,
+            r#"{"x":{1:2}}"#,
+            r#"{"x":[{"k\x":1}]}"#,
+        ] {
+            assert!(run(bad).is_err(), "{bad} accepted");
         }
     }
 
