@@ -714,7 +714,6 @@ fn merged_by_human(
         Some(&by),
     );
     deployer::finish(
-        git,
         records,
         cfg,
         p,

@@ -204,7 +204,7 @@ pub fn deploy(
                 format!("closed: {}", d.reason.clone().unwrap_or_default()),
                 None,
             );
-            finish(git, records, cfg, p, &d, cycle, now, "failed", None)?;
+            finish(records, cfg, p, &d, cycle, now, "failed", None)?;
             return Ok(d);
         }
     };
@@ -260,7 +260,6 @@ pub fn deploy(
                 None,
             );
             finish(
-                git,
                 records,
                 cfg,
                 p,
@@ -283,7 +282,6 @@ pub fn deploy(
         Some(&by),
     );
     finish(
-        git,
         records,
         cfg,
         p,
@@ -299,7 +297,6 @@ pub fn deploy(
 /// Records the deployment's state with the proposal, the library and a notification.
 #[allow(clippy::too_many_arguments)]
 pub fn finish(
-    _git: &Git,
     records: &mut Records,
     cfg: &Config,
     p: &Proposal,
@@ -347,6 +344,46 @@ pub fn finish(
     Ok(())
 }
 
+/// Ends a watched deployment (stable, rolled back, rollback failed) together with its
+/// proposal, the library's fix outcome and a notification, in one records commit.
+pub fn end(
+    records: &mut Records,
+    cfg: &Config,
+    d: &mut Deployment,
+    status: DeployStatus,
+    reason: Option<String>,
+    event: String,
+    by: Option<&str>,
+    cycle: &str,
+    now: Timestamp,
+) -> Result<()> {
+    let mut p: Proposal = records
+        .read_yaml(&prop::yaml_path(&d.proposal))?
+        .with_context(|| format!("proposal {} of {} is missing", d.proposal, d.id))?;
+    let ts = fmt_ts(now);
+    let (proposal_status, action, outcome) = match status {
+        DeployStatus::Stable => (Status::Stable, "stable", library::Outcome::Stable),
+        DeployStatus::RollbackFailed => (
+            Status::RollbackFailed,
+            "rollback_failed",
+            library::Outcome::RolledBack,
+        ),
+        _ => (
+            Status::RolledBack,
+            "rolled_back",
+            library::Outcome::RolledBack,
+        ),
+    };
+    d.status = status;
+    if reason.is_some() {
+        d.reason = reason;
+    }
+    d.ended_at = Some(ts.clone());
+    p.status = proposal_status;
+    p.push_event(&ts, event, by);
+    finish(records, cfg, &p, d, cycle, now, action, Some(outcome))
+}
+
 /// Completes deployments a crashed cycle left `deploying`.
 pub fn recover(
     git: &Git,
@@ -389,7 +426,6 @@ pub fn recover(
                     None,
                 );
                 finish(
-                    git,
                     records,
                     cfg,
                     &p,
@@ -416,7 +452,7 @@ pub fn recover(
                     ),
                     None,
                 );
-                finish(git, records, cfg, &p, &d, cycle, now, "interrupted", None)?;
+                finish(records, cfg, &p, &d, cycle, now, "interrupted", None)?;
                 lines.push(format!(
                     "{}: an interrupted deploy of {} left no commit; it is retried",
                     d.id, p.id

@@ -8,12 +8,10 @@ use super::{deployer, rollback, DeployStatus, Deployment};
 use crate::clock::{fmt_ts, parse_ts, Timestamp};
 use crate::config::Config;
 use crate::git::Git;
-use crate::learn::library;
 use crate::observe::Observation;
-use crate::propose::proposal::{self as prop, Proposal, Status};
 use crate::records::Records;
 use crate::validate::judge::{self, JudgeParams, MetricSpec, MetricStatus};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -141,30 +139,20 @@ pub fn check(
     d.degraded_in_a_row = 0;
     let since = parse_ts(&d.deployed_at).unwrap_or(now);
     if now - since >= cfg.dur(&cfg.deployment.monitor_duration) {
-        d.status = DeployStatus::Stable;
-        d.ended_at = Some(ts.clone());
-        let mut p: Proposal = records
-            .read_yaml(&prop::yaml_path(&d.proposal))?
-            .context("proposal missing")?;
-        p.status = Status::Stable;
-        p.push_event(
-            &ts,
-            format!(
-                "stable after {} of monitoring",
-                cfg.deployment.monitor_duration
-            ),
-            None,
+        let event = format!(
+            "stable after {} of monitoring",
+            cfg.deployment.monitor_duration
         );
-        deployer::finish(
-            git,
+        deployer::end(
             records,
             cfg,
-            &p,
             d,
+            DeployStatus::Stable,
+            None,
+            event,
+            None,
             cycle,
             now,
-            "stable",
-            Some(library::Outcome::Stable),
         )?;
         return Ok(Some(format!(
             "{} is stable after {} without degradation",

@@ -3,12 +3,10 @@
 //! deployment becomes `rollback_failed` and humans are alerted.
 
 use super::{deployer, DeployStatus, Deployment};
-use crate::clock::{fmt_ts, Timestamp};
+use crate::clock::Timestamp;
 use crate::config::Config;
 use crate::error::Error;
 use crate::git::{Git, RevertOutcome};
-use crate::learn::library;
-use crate::propose::proposal::{self as prop, Proposal, Status};
 use crate::records::Records;
 use anyhow::{Context, Result};
 use git2::Oid;
@@ -72,54 +70,39 @@ pub fn rollback(
     reason: &str,
     by: &str,
 ) -> Result<String> {
-    let mut p: Proposal = records
-        .read_yaml(&prop::yaml_path(&d.proposal))?
-        .with_context(|| format!("proposal {} of {} is missing", d.proposal, d.id))?;
-    let ts = fmt_ts(now);
     match revert_commit_onto(git, cfg, d, now, reason)? {
         Ok(_) => {
             crate::crash::point("revert-before-record");
-            d.status = DeployStatus::RolledBack;
-            d.reason = Some(format!("{reason} (by {by})"));
-            d.ended_at = Some(ts.clone());
-            p.status = Status::RolledBack;
-            p.push_event(&ts, format!("rolled back ({reason})"), Some(by));
-            deployer::finish(
-                git,
+            let why = format!("{reason} (by {by})");
+            deployer::end(
                 records,
                 cfg,
-                &p,
                 d,
+                DeployStatus::RolledBack,
+                Some(why),
+                format!("rolled back ({reason})"),
+                Some(by),
                 cycle,
                 now,
-                "rolled_back",
-                Some(library::Outcome::RolledBack),
             )?;
             Ok(format!("{} rolled back: {reason}", d.id))
         }
         Err(paths) => {
-            d.status = DeployStatus::RollbackFailed;
-            d.reason = Some(format!(
+            let why = format!(
                 "{reason}; the revert conflicts in {} and was not forced: a human must resolve it",
                 paths.join(", ")
-            ));
-            d.ended_at = Some(ts.clone());
-            p.status = Status::RollbackFailed;
-            p.push_event(
-                &ts,
-                "rollback failed: the revert conflicts; humans alerted",
-                Some(by),
             );
-            deployer::finish(
-                git,
+            let event = "rollback failed: the revert conflicts; humans alerted".to_string();
+            deployer::end(
                 records,
                 cfg,
-                &p,
                 d,
+                DeployStatus::RollbackFailed,
+                Some(why),
+                event,
+                Some(by),
                 cycle,
                 now,
-                "rollback_failed",
-                Some(library::Outcome::RolledBack),
             )?;
             Ok(format!(
                 "{} ROLLBACK FAILED: revert conflicts in {}; humans alerted",
@@ -154,33 +137,22 @@ pub fn detect_human_revert(
         let msg = git.message(c)?;
         if msg.contains(&needle) {
             let author = git.author(c)?;
-            let ts = fmt_ts(now);
             let tag = format!("improve/rollback/{}", d.id);
             git.tag(&tag, c)?;
             d.rollback_commit = Some(c.to_string());
             d.rollback_tag = Some(tag);
-            d.status = DeployStatus::RolledBack;
-            d.reason = Some(format!("reverted by {author} with git revert"));
-            d.ended_at = Some(ts.clone());
-            let mut p: Proposal = records
-                .read_yaml(&prop::yaml_path(&d.proposal))?
-                .with_context(|| format!("proposal {} missing", d.proposal))?;
-            p.status = Status::RolledBack;
-            p.push_event(
-                &ts,
-                format!("reverted by a human (commit {})", &c.to_string()[..12]),
-                Some(&author),
-            );
-            deployer::finish(
-                git,
+            let event = format!("reverted by a human (commit {})", &c.to_string()[..12]);
+            let why = format!("reverted by {author} with git revert");
+            deployer::end(
                 records,
                 cfg,
-                &p,
                 d,
+                DeployStatus::RolledBack,
+                Some(why),
+                event,
+                Some(&author),
                 cycle,
                 now,
-                "rolled_back",
-                Some(library::Outcome::RolledBack),
             )?;
             return Ok(Some(format!(
                 "{}: a human ({author}) reverted it with git revert; recorded",
