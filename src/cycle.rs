@@ -170,7 +170,7 @@ pub fn run(app: &App, opts: &Options) -> Result<Report> {
         ));
     }
     if !opts.dry_run {
-        repair_branches(&git, &records)?;
+        ensure_branches(&git, &load_proposals(&records)?)?;
     }
     let cycle = records.next_id("cycles", "C-", 6)?;
     let mut state: State = records.read_json("state.json")?.unwrap_or_default();
@@ -366,7 +366,7 @@ pub fn run(app: &App, opts: &Options) -> Result<Report> {
     for (path, _) in &spooled {
         let _ = std::fs::remove_file(path);
     }
-    repair_branches(&git, &records)?;
+    ensure_branches(&git, drafts.iter().map(|d| &d.proposal))?;
     crash::point("after-propose");
 
     // VALIDATE -> APPROVE -> DEPLOY -> MONITOR, then LEARN.
@@ -520,11 +520,14 @@ pub fn window_for(cfg: &Config, state: &State, now: Timestamp) -> Window {
     Window { start, end: now }
 }
 
-/// Creates missing proposal branch refs from their records (a cycle that died between
-/// the records commit and the ref update). Never moves an existing branch: once a
-/// human has pushed to it, it is theirs.
-fn repair_branches(git: &Git, records: &Records) -> Result<()> {
-    for p in load_proposals(records)? {
+/// Creates missing proposal branch refs from their records: right after the records
+/// commit that names them, and at the start of the next cycle when a process died in
+/// between. Never moves an existing branch: once a human has pushed to it, it is theirs.
+pub fn ensure_branches<'a>(
+    git: &Git,
+    proposals: impl IntoIterator<Item = &'a Proposal>,
+) -> Result<()> {
+    for p in proposals {
         if !p.status.is_open() || p.branch_commit.is_empty() {
             continue;
         }

@@ -205,7 +205,7 @@ pub fn maybe_propose(
         json!({"change": p.change.summary, "why": pattern.why, "tier": "require"}),
     );
     tx.commit(records, cycle, now, &format!("{}: meta-proposal", p.id))?;
-    git.update_ref(&p.branch, oid, None, "improve: meta-proposal branch")?;
+    cycle::ensure_branches(git, [&d.proposal])?;
     Ok(Some(format!(
         "{}: meta-proposal ({}) — {}; a human must approve it",
         p.id, p.change.summary, pattern.why
