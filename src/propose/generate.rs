@@ -413,9 +413,13 @@ pub fn draft(pat: &Pattern, cand: &Candidate, ctx: &Ctx, id: &str) -> Result<Opt
         .map(|m| m.direction)
         .unwrap_or(Direction::Higher);
     let proven = ctx.library.proven_fix(&pat.signature(), &file, &name);
-    let risk_w = cand.risk.weight();
-    let score = (pat.impact.max(0.05) * pat.confidence) / (risk_w * cand.complexity.max(1.0))
-        * if proven { 1.5 } else { 1.0 };
+    let score = rank_score(
+        pat.impact,
+        pat.confidence,
+        cand.risk,
+        cand.complexity,
+        proven,
+    );
     let mode = cand
         .validation
         .as_deref()
@@ -502,6 +506,17 @@ pub fn draft(pat: &Pattern, cand: &Candidate, ctx: &Ctx, id: &str) -> Result<Opt
     }))
 }
 
+/// `(impact x confidence) / (risk x complexity)`, x1.5 for a fix the library has seen
+/// work for this pattern (DESIGN §5).
+pub fn rank_score(impact: f64, confidence: f64, risk: Risk, complexity: f64, proven: bool) -> f64 {
+    let base = (impact.max(0.05) * confidence) / (risk.weight() * complexity.max(1.0));
+    if proven {
+        base * 1.5
+    } else {
+        base
+    }
+}
+
 fn plan_text(mode: &str, metric: &str, cfg: &Config) -> String {
     match mode {
         "unit_test" => format!(
@@ -521,5 +536,20 @@ fn plan_text(mode: &str, metric: &str, cfg: &Config) -> String {
             cfg.validation.replay_command
         ),
         _ => "no automatic mode applies: a human validates and approves".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_proven_fix_outranks_an_equal_unproven_one_by_half() {
+        let plain = rank_score(0.5, 0.8, Risk::Low, 1.0, false);
+        let proven = rank_score(0.5, 0.8, Risk::Low, 1.0, true);
+        assert!((proven / plain - 1.5).abs() < 1e-12);
+        // ...and risk and complexity still count against it.
+        assert!(rank_score(0.5, 0.8, Risk::High, 1.0, true) < plain);
+        assert!(rank_score(0.5, 0.8, Risk::Low, 3.0, true) < plain);
     }
 }

@@ -357,6 +357,10 @@ fn json_report_has_the_documented_shape() {
     planted_divergence(&env, 12, "2026-01-05T01:00:00Z");
     let r = env.cycle_json("2026-01-05T06:00:00Z");
     assert!(r["cycle"].as_str().unwrap().starts_with("C-"));
+    assert!(
+        !patterns(&r).is_empty() && !proposals(&r).is_empty(),
+        "{r:#}"
+    );
     for p in patterns(&r) {
         for k in ["kind", "subject", "occurrences", "layer", "confidence"] {
             assert!(p.get(k).is_some(), "{k} missing in {p}");
