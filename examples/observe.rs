@@ -32,14 +32,14 @@ fn main() -> Result<()> {
     let timing = std::env::var_os("OBSERVE_TIMING").is_some();
     let cursors: Cursors = match &cursors_file {
         Some(f) if std::path::Path::new(f).exists() => {
-            serde_json::from_slice(&std::fs::read(f)?).context("reading the cursors file")?
+            observe::cursors_from_json(&std::fs::read(f)?).context("reading the cursors file")?
         }
         _ => Cursors::new(),
     };
     let cfg = improve::config::Config::builtin();
     let window = Window { start, end: now };
     let t1 = std::time::Instant::now();
-    let (mut obs, cursors) = observe::run(std::path::Path::new(&dir), &cfg, &cursors, window, now)?;
+    let (mut obs, cursors) = observe::run(std::path::Path::new(&dir), &cfg, cursors, window, now)?;
     let t2 = std::time::Instant::now();
     if let Some(f) = &cursors_file {
         // Replaced atomically but not fsynced: a cycle keeps its cursors in a records

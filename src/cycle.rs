@@ -40,6 +40,7 @@ pub const SAMPLES_PATH: &str = "samples/last-window.json";
 /// `state.json` on the records branch.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct State {
+    #[serde(deserialize_with = "observe::deserialize_cursors")]
     pub cursors: Cursors,
     #[serde(default)]
     pub last_cycle: Option<String>,
@@ -198,8 +199,14 @@ pub fn run(app: &App, opts: &Options) -> Result<Report> {
     // OBSERVE
     let t0 = Instant::now();
     let window = window_for(&cfg, &state, now);
-    let (obs, cursors) =
-        observe::run(&git.root(), &cfg, &state.cursors, window, now).context("observe phase")?;
+    let (obs, cursors) = observe::run(
+        &git.root(),
+        &cfg,
+        std::mem::take(&mut state.cursors),
+        window,
+        now,
+    )
+    .context("observe phase")?;
     phase_ms.insert("observe".to_string(), t0.elapsed().as_millis() as u64);
     crash::point("after-observe");
 

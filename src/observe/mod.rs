@@ -8,16 +8,7 @@ use crate::clock::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Where reading of one file stopped (persisted in `state.json` on the records branch).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Cursor {
-    /// Byte offset just after the last complete line read.
-    pub offset: u64,
-    /// Lines consumed so far (so skipped lines are reported with their real number).
-    pub line: u64,
-    pub inode: u64,
-    pub size: u64,
-}
+pub use cursor::{cursors_from_json, deserialize_cursors, recheck_hour, Cursor};
 
 /// Per-file cursors keyed by the path relative to the repository root.
 pub type Cursors = BTreeMap<String, Cursor>;
@@ -105,6 +96,7 @@ pub struct Window {
 }
 
 mod agg;
+mod cursor;
 mod discover;
 pub mod json;
 mod reader;

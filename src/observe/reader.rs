@@ -54,6 +54,7 @@ pub fn read_lines(
         line: line_no,
         inode,
         size,
+        sealed: false,
     };
     if offset == size {
         return Ok((out, 0));

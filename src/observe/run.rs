@@ -3,7 +3,7 @@
 //! per-worker aggregates are merged at the end, order-independently.
 
 use super::agg::Agg;
-use super::discover::{discover_found, Found, SourceKind};
+use super::discover::{self, Found, Listing, SourceKind, Sources};
 use super::reader::{self, Buf, Line};
 use super::sources::{self, CsvCols};
 use super::traversal::Traversal;
@@ -15,19 +15,21 @@ use anyhow::Result;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Reads every discovered file from its cursor, in parallel, and merges the result.
+/// Reads every discovered file from its cursor, in parallel, and merges the result;
+/// returns the cursors advanced (taken by value: they are updated in place).
 pub fn run(
     root: &Path,
     cfg: &Config,
-    cursors: &Cursors,
+    cursors: Cursors,
     window: Window,
     now: Timestamp,
 ) -> Result<(Observation, Cursors)> {
-    let files = discover_found(root, cfg)?;
+    let sources = Sources::new(cfg)?;
+    let listing = discover::list(root, &sources)?;
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    run_files(root, cfg, cursors, window, now, &files, threads)
+    run_listed(root, cfg, &sources, cursors, window, now, &listing, threads)
 }
 
 pub(crate) fn limits(cfg: &Config, window: Window, now: Timestamp) -> Limits {
@@ -38,43 +40,66 @@ pub(crate) fn limits(cfg: &Config, window: Window, now: Timestamp) -> Limits {
     }
 }
 
-pub(crate) fn run_files(
+/// What one worker brings back: its aggregate, the cursors it advanced, and how many
+/// of the old cursors belonged to files it was handed.
+type Share = (Agg, Vec<(String, Cursor)>, usize);
+
+/// One worker per core takes listed files through an atomic index and, for each,
+/// matches the globs, stats it, and reads it from its cursor if it grew.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run_listed(
     root: &Path,
     cfg: &Config,
-    cursors: &Cursors,
+    sources: &Sources,
+    mut cursors: Cursors,
     window: Window,
     now: Timestamp,
-    files: &[Found],
+    listing: &Listing,
     threads: usize,
 ) -> Result<(Observation, Cursors)> {
+    use chrono::Timelike;
+    use std::os::unix::fs::DirEntryExt;
     let limits = limits(cfg, window, now);
+    let hour = now.hour();
     let next = AtomicUsize::new(0);
+    let files = &listing.files;
     let threads = threads.clamp(1, files.len().max(1));
-    let results: Vec<(Agg, Vec<(String, Cursor)>)> = std::thread::scope(|s| {
+    let before = cursors.len();
+    let old = &cursors;
+    let results: Vec<Share> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 s.spawn(|| {
                     let mut agg = Agg::default();
                     let mut moved = Vec::new();
+                    let mut known = 0;
+                    let mut hits = Vec::new();
                     let mut buf: Option<Buf> = None;
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(f) = files.get(i) else { break };
-                        let old = cursors.get(&f.rel);
+                        let Some(l) = files.get(i) else { break };
+                        let old = old.get(&l.rel);
+                        known += old.is_some() as usize;
+                        if old.is_some_and(|c| c.unchanged(&l.rel, l.entry.ino(), hour)) {
+                            continue; // a finished exploration, same file: nothing to do
+                        }
+                        // Not a source now (or gone since listed): a cursor it had
+                        // stays, in case the config claims it again.
+                        let Some(f) = discover::found(l, sources, &mut hits) else {
+                            continue;
+                        };
                         let (start, _) = reader::start_of(old, f.inode, f.size);
-                        if start == f.size && old.is_some() {
+                        if old.is_some() && start == f.size {
                             continue; // nothing new: not even opened
                         }
                         let buf = buf.get_or_insert_with(Buf::default);
-                        match read_file(root, cfg, &limits, f, old, buf, &mut agg) {
-                            Ok(c) => moved.push((f.rel.clone(), c)),
-                            Err(e) => {
-                                // One unreadable file never aborts the cycle.
-                                agg.skip(&f.rel, 0, format!("cannot read: {e}"));
-                            }
+                        match read_file(root, cfg, &limits, &f, old, buf, &mut agg) {
+                            Ok(c) => moved.push((f.rel, c)),
+                            // One unreadable file never aborts the cycle.
+                            Err(e) => agg.skip(&f.rel, 0, format!("cannot read: {e}")),
                         }
                     }
-                    (agg, moved)
+                    (agg, moved, known)
                 })
             })
             .collect();
@@ -84,13 +109,22 @@ pub(crate) fn run_files(
             .collect()
     });
     let mut total = Agg::default();
-    let mut out = cursors.clone();
-    for (agg, moved) in results {
+    let mut known = 0;
+    for (agg, moved, n) in results {
         total.merge(agg);
-        out.extend(moved);
+        cursors.extend(moved);
+        known += n;
+    }
+    if known < before {
+        // Some cursors belong to files the walk did not list: dropped when the file is
+        // gone (its directory was listed), so the state does not grow with every
+        // rotated log; kept when its directory was not read this time.
+        let listed: std::collections::HashSet<&str> =
+            files.iter().map(|l| l.rel.as_str()).collect();
+        cursors.retain(|rel, _| listed.contains(rel.as_str()) || !listing.is_gone(rel));
     }
     window_breaches(&mut total, cfg);
-    Ok((total.finish(), out))
+    Ok((total.finish(), cursors))
 }
 
 /// Window-level rates (timeout_rate, tool_error_rate, ...) against the configured
@@ -225,9 +259,11 @@ fn read_file(
     if let (Decoder::HealthCsv(cols), true) = (&mut dec, start > 0) {
         *cols = csv_header_of(&path);
     }
-    let (cursor, bytes) = reader::read_lines(&path, old, f.inode, f.size, buf, |n, l| {
+    let (mut cursor, bytes) = reader::read_lines(&path, old, f.inode, f.size, buf, |n, l| {
         dec.line(cfg, limits, &f.rel, agg, n, l)
     })?;
+    cursor.sealed =
+        matches!(&dec, Decoder::Traversal(t) if t.ended()) && cursor.offset == cursor.size;
     dec.finish(agg);
     agg.files_read += 1;
     agg.bytes_read += bytes;

@@ -3,7 +3,8 @@
 //! (partial lines, rotation, truncation, incremental), parallel = sequential, and a
 //! seeded hostile-input run through every decoder.
 
-use super::run::{decode_all_kinds, fuzz_config, run_files};
+use super::discover::{list, Sources};
+use super::run::{decode_all_kinds, fuzz_config, run_listed};
 use super::*;
 use crate::config::Config;
 use std::path::Path;
@@ -33,7 +34,7 @@ fn append(root: &Path, rel: &str, text: &str) {
 
 fn observe_with(root: &Path, cfg: &Config, cursors: &Cursors) -> (Observation, Cursors) {
     let (w, now) = window();
-    run(root, cfg, cursors, w, now).unwrap()
+    run(root, cfg, cursors.clone(), w, now).unwrap()
 }
 
 fn observe(root: &Path, cursors: &Cursors) -> (Observation, Cursors) {
@@ -278,28 +279,90 @@ fn rotation_and_truncation_reread_from_the_start() {
         .open(d.path().join(rel))
         .unwrap();
     append(d.path(), rel, &short);
-    let (o3, c3) = observe(d.path(), &c2);
+    // A finished exploration's file is sealed: not statted, so not seen truncated,
+    // except in its daily re-check hour.
+    assert!(c2[rel].sealed);
+    let hour = recheck_hour(rel);
+    let at = |h: u32, c: &Cursors| {
+        let now = crate::clock::parse_ts(&format!("2026-02-01T{h:02}:30:00Z")).unwrap();
+        let start = crate::clock::parse_ts("2026-01-01T00:00:00Z").unwrap();
+        run(
+            d.path(),
+            &Config::builtin(),
+            c.clone(),
+            Window { start, end: now },
+            now,
+        )
+        .unwrap()
+    };
+    let (skipped, c) = at((hour + 1) % 24, &c2);
+    assert_eq!((skipped.lines_read, &c), (0, &c2));
+    let (o3, c3) = at(hour, &c2);
     assert_eq!(c3[rel].inode, c2[rel].inode);
     assert_eq!(o3.lines_read, 2);
     assert_eq!(c3[rel].line, 2);
+    assert!(!c3[rel].sealed, "the end is gone");
+    // Unfinished, the file is statted every cycle: truncation is seen at once.
+    std::fs::write(d.path().join(rel), "").unwrap();
+    append(d.path(), rel, &short[..short.find('\n').unwrap() + 1]);
+    let (o4, c4) = at((hour + 1) % 24, &c3);
+    assert_eq!((o4.lines_read, c4[rel].line), (1, 1));
 }
 
 #[test]
-fn incremental_run_reads_only_new_bytes_and_keeps_other_cursors() {
+fn a_file_is_sealed_only_when_it_ends_with_the_end_of_its_exploration() {
+    let d = tempfile::tempdir().unwrap();
+    let full = hand_exploration();
+    let without_end = &full[..full.trim_end().rfind('\n').unwrap() + 1];
+    write(d.path(), "logs/traversal/traversal_a.jsonl", &full);
+    write(d.path(), "logs/traversal/traversal_b.jsonl", without_end);
+    write(
+        d.path(),
+        "logs/traversal/traversal_c.jsonl",
+        &format!("{full}{{\"x\":"),
+    );
+    write(d.path(), "logs/agents/a.jsonl", &full);
+    let (_, c) = observe(d.path(), &Cursors::new());
+    let sealed: Vec<&str> = c
+        .iter()
+        .filter(|(_, c)| c.sealed)
+        .map(|(k, _)| k.as_str())
+        .collect();
+    assert_eq!(sealed, vec!["logs/traversal/traversal_a.jsonl"]);
+    // Appending the end seals the unfinished one.
+    append(
+        d.path(),
+        "logs/traversal/traversal_b.jsonl",
+        &full[without_end.len()..],
+    );
+    let (o, c) = observe(d.path(), &c);
+    assert_eq!(o.lines_read, 1);
+    assert!(c["logs/traversal/traversal_b.jsonl"].sealed);
+}
+
+#[test]
+fn incremental_run_reads_only_new_bytes_and_forgets_only_gone_files() {
     let d = tempfile::tempdir().unwrap();
     let rel = "logs/traversal/traversal_e1.jsonl";
     let full = hand_exploration();
     let split = full.match_indices('\n').nth(2).unwrap().0 + 1;
     write(d.path(), rel, &full[..split]);
+    write(d.path(), "logs/notes.txt", "not a source\n");
     let mut cursors = Cursors::new();
-    cursors.insert("logs/gone.jsonl".into(), Cursor::default());
+    for kept in ["logs/gone.jsonl", "logs/notes.txt", "elsewhere/x.jsonl"] {
+        cursors.insert(kept.into(), Cursor::default());
+    }
     let (o1, c1) = observe(d.path(), &cursors);
     assert_eq!(o1.bytes_read, split as u64);
+    // A rotated-away log's cursor goes (its directory was listed without it); an
+    // unmatched file's and an unwalked directory's stay.
+    assert!(!c1.contains_key("logs/gone.jsonl"));
+    assert!(c1.contains_key("logs/notes.txt") && c1.contains_key("elsewhere/x.jsonl"));
     append(d.path(), rel, &full[split..]);
     let (o2, c2) = observe(d.path(), &c1);
     assert_eq!(o2.bytes_read, (full.len() - split) as u64);
     assert_eq!(o2.lines_read, 2);
-    assert!(c2.contains_key("logs/gone.jsonl"));
+    assert_eq!(c2.len(), 3);
     let (o3, _) = observe(d.path(), &c2);
     assert!(o3.is_empty());
     assert_eq!(o3.files_read, 0, "an unchanged file is not even opened");
@@ -324,10 +387,23 @@ fn parallel_result_equals_sequential() {
 "#,
     );
     let cfg = Config::builtin();
-    let files = discover::discover_found(d.path(), &cfg).unwrap();
+    let sources = Sources::new(&cfg).unwrap();
+    let listing = list(d.path(), &sources).unwrap();
     let (w, now) = window();
-    let seq = run_files(d.path(), &cfg, &Cursors::new(), w, now, &files, 1).unwrap();
-    let par = run_files(d.path(), &cfg, &Cursors::new(), w, now, &files, 4).unwrap();
+    let run = |threads| {
+        run_listed(
+            d.path(),
+            &cfg,
+            &sources,
+            Cursors::new(),
+            w,
+            now,
+            &listing,
+            threads,
+        )
+        .unwrap()
+    };
+    let (seq, par) = (run(1), run(4));
     assert_eq!(
         serde_json::to_string(&seq.0).unwrap(),
         serde_json::to_string(&par.0).unwrap()

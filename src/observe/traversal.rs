@@ -406,6 +406,8 @@ pub struct Traversal<'f> {
     limits: Limits,
     line: TLine,
     exps: HashMap<Vec<u8>, Exp, FxBuild>,
+    /// The last line decoded was a valid EXPLORATION_END (in the window or not).
+    ended: bool,
 }
 
 fn node_hash(b: &[u8]) -> u64 {
@@ -419,16 +421,22 @@ impl<'f> Traversal<'f> {
             limits,
             line: TLine::default(),
             exps: HashMap::default(),
+            ended: false,
         }
     }
 
     /// Decodes one UTF-8-valid line.
     pub fn line(&mut self, agg: &mut Agg, n: u64, b: &[u8]) {
         self.line.reset();
+        self.ended = false;
         if let Err(e) = json::scan(b, C::Top, &mut self.line) {
             agg.skip(self.file, n, e.to_string());
             return;
         }
+        self.ended = self
+            .line
+            .event
+            .is_some_and(|e| e.raw(b) == b"EXPLORATION_END");
         if let Err(e) = self.apply(agg, n, b) {
             agg.skip(self.file, n, e);
         }
@@ -555,6 +563,11 @@ impl<'f> Traversal<'f> {
             }
         }
         Ok(())
+    }
+
+    /// Whether the last line decoded ended the exploration.
+    pub fn ended(&self) -> bool {
+        self.ended
     }
 
     /// End of the bytes read: explorations still open are finalized with what was seen.
