@@ -459,7 +459,7 @@ fn write_first_half(
         patterns::METRICS_HEADER,
         &patterns::History::csv_rows(cycle, ts, &obs.metrics),
     );
-    tx.put_json("state.json", state)?;
+    tx.put_json_rows("state.json", state)?;
     tx.audit(
         "observe",
         "read",

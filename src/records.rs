@@ -12,6 +12,62 @@ use git2::Oid;
 use serde::{de::DeserializeOwned, Serialize};
 use std::collections::BTreeMap;
 
+/// `value` as pretty JSON with every array on one line, and a final newline.
+fn json_rows<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    let mut b = Vec::new();
+    value.serialize(&mut serde_json::Serializer::with_formatter(
+        &mut b,
+        RowFormatter::default(),
+    ))?;
+    b.push(b'\n');
+    Ok(b)
+}
+
+/// Pretty objects with arrays written inline (`put_json_rows`).
+#[derive(Default)]
+struct RowFormatter {
+    pretty: serde_json::ser::PrettyFormatter<'static>,
+    compact: serde_json::ser::CompactFormatter,
+}
+
+impl serde_json::ser::Formatter for RowFormatter {
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.compact.begin_array(w)
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.compact.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.compact.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.compact.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.pretty.begin_object(w)
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.pretty.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.pretty.begin_object_key(w, first)
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.pretty.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.pretty.end_object_value(w)
+    }
+}
+
 /// Read access to the records branch at one tip.
 pub struct Records<'g> {
     pub git: &'g Git,
@@ -124,6 +180,14 @@ impl Tx {
         let mut b = serde_json::to_vec_pretty(value)?;
         b.push(b'\n');
         self.put(path, b);
+        Ok(())
+    }
+
+    /// Like `put_json`, but every array on one line: for records that hold thousands
+    /// of short rows of scalars (the cursors of `state.json`), one line per row keeps
+    /// the file small and its diff to the lines that changed.
+    pub fn put_json_rows<T: Serialize>(&mut self, path: &str, value: &T) -> Result<()> {
+        self.put(path, json_rows(value)?);
         Ok(())
     }
 
@@ -241,5 +305,41 @@ impl Tx {
         audit::save_anchor(git, new, &head)?;
         records.tip = Some(new);
         Ok(new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_one_line_each_inside_pretty_objects() {
+        let state = crate::cycle::State {
+            cursors: [
+                ("logs/a.jsonl", [1, 1, 7, 1], false),
+                ("logs/b.jsonl", [9, 2, 8, 9], true),
+            ]
+            .into_iter()
+            .map(|(p, [offset, line, inode, size], sealed)| {
+                let c = crate::observe::Cursor {
+                    offset,
+                    line,
+                    inode,
+                    size,
+                    sealed,
+                };
+                (p.to_string(), c)
+            })
+            .collect(),
+            last_cycle: Some("C-000001".into()),
+            ..Default::default()
+        };
+        let text = String::from_utf8(json_rows(&state).unwrap()).unwrap();
+        assert!(text.starts_with(
+            "{\n  \"cursors\": {\n    \"logs/a.jsonl\": [1,1,7,1],\n    \"logs/b.jsonl\": [9,2,8,9,true]\n  },\n  \"last_cycle\": \"C-000001\","
+        ), "{text}");
+        let back: crate::cycle::State = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.cursors, state.cursors);
+        assert_eq!(json_rows(&Vec::<u8>::new()).unwrap(), b"[]\n");
     }
 }

@@ -72,7 +72,7 @@ pub fn run(app: &App, args: Args) -> Result<i32> {
     } else {
         let mut tx = records.tx();
         tx.put("README.md", RECORDS_README.as_bytes().to_vec());
-        tx.put_json("state.json", &crate::cycle::State::default())?;
+        tx.put_json_rows("state.json", &crate::cycle::State::default())?;
         tx.audit(
             "init",
             "created",

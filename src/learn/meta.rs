@@ -197,7 +197,7 @@ pub fn maybe_propose(
         &prop::body_path(&p.id),
         crate::propose::render::pr_body(p).into_bytes(),
     );
-    tx.put_json("state.json", &state)?;
+    tx.put_json_rows("state.json", &state)?;
     tx.audit(
         "learn",
         "meta_proposed",
