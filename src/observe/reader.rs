@@ -111,6 +111,11 @@ pub fn read_lines(
             hi -= lo;
             lo = 0;
         }
+        if base + hi as u64 >= size {
+            // Everything the stat promised is in: bytes written since are next
+            // cycle's, and the read that would return 0 is saved (one syscall a file).
+            break;
+        }
         let n = file.read(&mut buf[hi..])?;
         if n == 0 {
             break;
@@ -162,6 +167,22 @@ mod tests {
         let (got, c2) = collect(&p, Some(&c));
         assert_eq!(got, vec![(3, "three".into())]);
         assert_eq!(c2.offset, 15);
+    }
+
+    #[test]
+    fn a_file_grown_since_its_stat_is_read_as_far_as_the_read_got() {
+        use std::os::unix::fs::MetadataExt;
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("a.jsonl");
+        std::fs::write(&p, "one\ntwo\nthr").unwrap();
+        let ino = std::fs::metadata(&p).unwrap().ino();
+        let mut got = vec![];
+        // The stat saw 4 bytes; the file has 11 by the time it is read.
+        let (c, n) = read_lines(&p, None, ino, 4, &mut Buf::default(), |n, _| got.push(n)).unwrap();
+        assert_eq!((got, c.offset, c.size, n), (vec![1, 2], 8, 11, 8));
+        std::fs::write(&p, "one\ntwo\nthree\n").unwrap();
+        let (got, c2) = collect(&p, Some(&c));
+        assert_eq!((got, c2.offset), (vec![(3, "three".into())], 14));
     }
 
     #[test]
