@@ -170,7 +170,7 @@ r_jq_wall, r_jq_cpu = jq[0] / ob[0], jq[1] / ob[1]
 # observe's spread over the cores it runs on (Python and jq use one).
 r_py = r_py_cpu * cores if loaded else r_py_wall
 r_jq = r_jq_cpu * cores if loaded else r_jq_wall
-basis = f"CPU seconds per core ({cores})" if loaded else "wall clock
+basis = f"CPU seconds per core ({cores})" if loaded else "wall clock"
 r_wc = ob[0] / wc[0]
 inc_pct_wall, inc_pct_cpu = 100 * inc[2] / inc[0], 100 * inc[3] / max(inc[1], 1e-9)
 lines = [
