@@ -6,12 +6,13 @@ use super::agg::Agg;
 use super::discover::{self, Found, Listing, SourceKind, Sources};
 use super::reader::{self, Buf, Line};
 use super::sources::{self, CsvCols};
-use super::traversal::Traversal;
+use super::traversal::{FxBuild, Traversal};
 use super::window::Limits;
 use super::{Breach, Cursor, Cursors, Evidence, Observation, Window};
 use crate::clock::Timestamp;
 use crate::config::Config;
 use anyhow::Result;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -65,7 +66,11 @@ pub(crate) fn run_listed(
     let files = &listing.files;
     let threads = threads.clamp(1, files.len().max(1));
     let before = cursors.len();
-    let old = &cursors;
+    // Looked up once per listed file: hashing a path beats a dozen string compares
+    // of paths that share a long prefix.
+    let old: HashMap<&str, &Cursor, FxBuild> =
+        cursors.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    let old = &old;
     let results: Vec<Share> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
@@ -78,7 +83,7 @@ pub(crate) fn run_listed(
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(l) = files.get(i) else { break };
-                        let old = old.get(&l.rel);
+                        let old = old.get(l.rel.as_str()).copied();
                         known += old.is_some() as usize;
                         if old.is_some_and(|c| c.unchanged(&l.rel, l.entry.ino(), hour)) {
                             continue; // a finished exploration, same file: nothing to do

@@ -11,9 +11,10 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// A multiplicative hasher (FxHash): the keys are node hashes and exploration ids of
-/// the file being read, not attacker-chosen map keys worth SipHash's cost per line.
+/// the file being read, and the log paths of the repository, not attacker-chosen map
+/// keys worth SipHash's cost per line.
 #[derive(Default, Clone, Copy)]
-struct Fx(u64);
+pub(crate) struct Fx(u64);
 impl Hasher for Fx {
     #[inline]
     fn write(&mut self, bytes: &[u8]) {
@@ -32,7 +33,7 @@ impl Hasher for Fx {
         self.0
     }
 }
-type FxBuild = BuildHasherDefault<Fx>;
+pub(crate) type FxBuild = BuildHasherDefault<Fx>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum C {
