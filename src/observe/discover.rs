@@ -194,19 +194,6 @@ pub(crate) fn found(l: &Listed, sources: &Sources, hits: &mut Vec<usize>) -> Opt
     })
 }
 
-/// Files below `root` matched by the config's globs, sorted by path.
-pub fn discover(root: &Path, cfg: &Config) -> Result<Vec<(String, SourceKind)>> {
-    let sources = Sources::new(cfg)?;
-    let mut hits = Vec::new();
-    let mut out: Vec<(String, SourceKind)> = list(root, &sources)?
-        .files
-        .iter()
-        .filter_map(|l| Some((l.rel.clone(), sources.kind_of(&l.rel, &mut hits)?)))
-        .collect();
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,7 +214,15 @@ mod tests {
             std::fs::create_dir_all(f.parent().unwrap()).unwrap();
             std::fs::write(f, "").unwrap();
         }
-        let got = discover(d.path(), &Config::builtin()).unwrap();
+        let sources = Sources::new(&Config::builtin()).unwrap();
+        let mut hits = Vec::new();
+        let mut got: Vec<(String, SourceKind)> = list(d.path(), &sources)
+            .unwrap()
+            .files
+            .iter()
+            .filter_map(|l| Some((l.rel.clone(), sources.kind_of(&l.rel, &mut hits)?)))
+            .collect();
+        got.sort_by(|a, b| a.0.cmp(&b.0));
         assert_eq!(
             got,
             vec![

@@ -105,7 +105,7 @@ mod sources;
 pub mod traversal;
 mod window;
 
-pub use discover::{discover, SourceKind};
+pub use discover::SourceKind;
 pub use run::{fuzz_decode, run};
 
 /// Every window-level metric this phase can produce, with the direction that is
