@@ -9,8 +9,8 @@
 use anyhow::{bail, Context, Result};
 use improve::cycle::CycleRecord;
 use improve::diagnose::{Pattern, PatternKind};
-use improve::learn::library::{self, KnownPattern, Library};
 use improve::records::Records;
+use improve::store::library::{self, KnownPattern, Library};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -102,7 +102,7 @@ fn build(dir: &std::path::Path, n: usize) -> Result<()> {
         let ts = improve::clock::fmt_ts(now);
         let mut tx = records.tx();
         if c == 0 {
-            tx.put_json("state.json", &improve::cycle::State::default())?;
+            tx.put_json("state.json", &improve::records::State::default())?;
         }
         for i in c * PER_COMMIT..((c + 1) * PER_COMMIT).min(n) {
             let rec = cycle_record(i, &ts);
@@ -178,8 +178,8 @@ fn main() -> Result<()> {
         limit,
         &mut failed,
         || -> Result<_> {
-            let r = improve::history::Recorded::load(&repo, &records)?;
-            let inv = improve::check::check(&repo, &cfg, &r);
+            let r = improve::health::Recorded::load(&repo, &records)?;
+            let inv = improve::health::check(&repo, &cfg, &r);
             let h = improve::health::compute(&r, &inv, now);
             Ok((r, h))
         },

@@ -481,6 +481,51 @@ impl Config {
         Ok(cfg)
     }
 
+    /// The config of the repository `git` opens: as committed on HEAD's branch (then on
+    /// `main`), because a config is reviewed like code before it takes effect; before
+    /// it is committed, the working tree's file; before `improve init`, the built-in
+    /// one. `repo_root` is set, so hooks run in the repository.
+    pub fn for_repo(git: &crate::git::Git) -> Result<Config> {
+        let mut cfg = Config::committed(git)?;
+        cfg.repo_root = Some(git.root());
+        Ok(cfg)
+    }
+
+    fn committed(git: &crate::git::Git) -> Result<Config> {
+        // The deploy branch is named in the config itself; look on HEAD's branch,
+        // then on main.
+        let mut branches = vec![];
+        if let Some(b) = git.head_branch() {
+            branches.push(b);
+        }
+        branches.push("main".to_string());
+        for b in branches {
+            if let Some(tip) = git.ref_oid(&b)? {
+                if let Some(bytes) = git.read_file(tip, CONFIG_PATH)? {
+                    let text = String::from_utf8_lossy(&bytes);
+                    let label = std::path::PathBuf::from(format!("{CONFIG_PATH} (on {b})"));
+                    return Config::parse(&text, &label);
+                }
+            }
+        }
+        let wt = git.root().join(CONFIG_PATH);
+        if wt.exists() {
+            return Config::load(&wt);
+        }
+        Ok(Config::builtin())
+    }
+
+    /// A file as committed on the deploy branch (the repository's own rules and
+    /// templates are reviewed like code, as the config is); None when absent.
+    pub fn deploy_file(&self, git: &crate::git::Git, path: &str) -> Result<Option<String>> {
+        let Some(tip) = git.ref_oid(&self.deploy_branch)? else {
+            return Ok(None);
+        };
+        Ok(git
+            .read_file(tip, path)?
+            .map(|b| String::from_utf8_lossy(&b).into_owned()))
+    }
+
     /// Loads the config file from disk.
     pub fn load(path: &Path) -> Result<Config> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::Config {

@@ -27,6 +27,15 @@ pub enum Error {
         invariant: &'static str,
         message: String,
     },
+    /// A record on the records branch is not what this version reads (an unknown
+    /// tier, mode or status, a missing field): named with its file and line, never
+    /// read as a default.
+    #[error("records: {file}:{line}: {message}")]
+    Record {
+        file: String,
+        line: usize,
+        message: String,
+    },
     /// Health is ERROR (exit 3 so a timer's failure hook can alert).
     #[error("health is ERROR")]
     HealthError,
@@ -49,7 +58,7 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
                 Error::Config { .. } | Error::Usage(_) => exit::USAGE,
                 Error::Busy { .. } => exit::BUSY,
                 Error::HealthError => exit::HEALTH_ERROR,
-                Error::Invariant { .. } => exit::FAILURE,
+                Error::Invariant { .. } | Error::Record { .. } => exit::FAILURE,
             };
         }
         if cause.downcast_ref::<clap::Error>().is_some() {

@@ -1,7 +1,10 @@
-//! The `improve` binary: parse, dispatch, map the result to an exit code. Everything
-//! else lives in the library so tests can call it.
+//! The `improve` binary: the command line. It parses, dispatches to the library,
+//! formats what each command shows and maps the result to an exit code; the library
+//! never prints, so nothing in it can depend on this crate.
+
+mod cli;
 
 fn main() {
-    let code = improve::cli::main();
+    let code = cli::main();
     std::process::exit(code);
 }

@@ -2,8 +2,8 @@
 //! and, if configured, passed to the notify command as one JSON object on stdin (argv
 //! from config only; no shell, no log text in its arguments).
 
-use crate::clock::{fmt_ts, Timestamp};
-use crate::config::Config;
+use crate::clock::fmt_ts;
+use crate::context::Ctx;
 use crate::records::Tx;
 use serde::{Deserialize, Serialize};
 
@@ -20,28 +20,22 @@ pub struct Notification {
     pub command: Option<String>,
 }
 
-/// Queues a notification in `tx` and runs the notify hook. A failing hook is noted in
-/// the notification outbox, never fatal.
-pub fn send(
-    tx: &mut Tx,
-    cfg: &Config,
-    now: Timestamp,
-    kind: &str,
-    subject: &str,
-    message: String,
-    command: Option<String>,
-) {
+/// Queues a notification about `subject` (a proposal or deployment id) in `tx` and
+/// runs the notify hook; the command a human runs to look closer is `improve show
+/// SUBJECT`. A failing hook is noted in the notification outbox, never fatal.
+pub fn send(tx: &mut Tx, ctx: &Ctx, kind: &str, subject: &str, message: String) {
+    let (cfg, now) = (ctx.cfg, ctx.now);
     let n = Notification {
         ts: fmt_ts(now),
         kind: kind.to_string(),
         subject: subject.to_string(),
         message,
-        command,
+        command: Some(format!("improve show {subject}")),
     };
     let mut line = serde_json::to_vec(&n).unwrap_or_default();
     line.push(b'\n');
     tx.append(PATH, &line);
-    if !cfg.notify_command_is_empty() {
+    if !cfg.approval.notify_command.is_empty() {
         let dir = cfg.repo_root.clone().unwrap_or_else(std::env::temp_dir);
         let r = crate::validate::command::run(
             &cfg.approval.notify_command,
@@ -68,11 +62,5 @@ pub fn send(
             l.push(b'\n');
             tx.append(PATH, &l);
         }
-    }
-}
-
-impl Config {
-    pub fn notify_command_is_empty(&self) -> bool {
-        self.approval.notify_command.is_empty()
     }
 }

@@ -7,7 +7,7 @@ use crate::clock::parse_ts;
 use crate::config::Config;
 use crate::deploy::DeployStatus;
 use crate::health::Health;
-use crate::history::Recorded;
+use crate::health::Recorded;
 
 /// Escapes text for HTML (element content and quoted attributes).
 pub fn esc(s: &str) -> String {
@@ -186,7 +186,7 @@ pub fn render(cfg: &Config, r: &Recorded, h: &Health, repo: &str) -> String {
     s.push_str("<h2>Deployments and rollbacks</h2><table id=\"deployments\"><tr><th>id</th><th>proposal</th><th>status</th><th>tier</th><th>approved by</th><th>deployed</th><th>reason</th></tr>");
     for d in r.deployments.iter().rev() {
         s.push_str(&format!("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&d.id), esc(&d.proposal), esc(d.status.as_str()), esc(&d.tier), esc(&d.approved_by), esc(&d.deployed_at), esc(d.reason.as_deref().unwrap_or(""))));
+            esc(&d.id), esc(&d.proposal), esc(d.status.as_str()), esc(d.tier_name()), esc(&d.approved_by.to_string()), esc(&d.deployed_at), esc(d.reason.as_deref().unwrap_or(""))));
     }
     s.push_str("</table>");
     // Cycles.

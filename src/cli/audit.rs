@@ -1,9 +1,9 @@
 //! `improve audit verify`: check the hash chain of the audit log.
 
-use crate::app::App;
-use crate::audit;
-use crate::records::Records;
+use super::app::App;
 use anyhow::Result;
+use improve::audit;
+use improve::records::Records;
 
 /// The hash-chained audit log.
 #[derive(Debug, clap::Args)]
@@ -27,7 +27,7 @@ pub fn run(app: &App, args: Args) -> Result<i32> {
             let records = Records::open(&git, &cfg.records_branch)?;
             let v = audit::verify(&git, records.tip)?;
             if app.json {
-                crate::cli::print_json(&v)?;
+                super::print_json(&v)?;
             } else if v.ok() {
                 app.say(format!(
                     "audit log OK: {} entries in {} files, chain intact",

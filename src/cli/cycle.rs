@@ -1,8 +1,8 @@
 //! `improve cycle`: run one bounded improvement cycle.
 
-use crate::app::App;
-use crate::cycle::{self, Options};
+use super::app::App;
 use anyhow::Result;
+use improve::cycle::{self, Options};
 
 /// Run one bounded cycle: observe the logs since the last cycle, diagnose, propose,
 /// then validate, approve, deploy and monitor what is on record. Exits 75 (and queues
@@ -23,8 +23,12 @@ pub struct Args {
 }
 
 pub fn run(app: &App, args: Args) -> Result<i32> {
+    let git = app.git()?;
+    let cfg = app.config(&git)?;
     let report = cycle::run(
-        app,
+        &git,
+        &cfg,
+        app.now,
         &Options {
             dry_run: args.dry_run,
             push: args.push,
@@ -32,7 +36,7 @@ pub fn run(app: &App, args: Args) -> Result<i32> {
         },
     )?;
     if app.json {
-        crate::cli::print_json(&report)?;
+        super::print_json(&report)?;
         return Ok(0);
     }
     let dry = if report.dry_run {

@@ -1,11 +1,11 @@
 //! `improve demo`: the one-minute story on a self-contained target system, and
 //! `improve demo simulate` to append simulated logs to a demo repository by hand.
 
-use crate::app::App;
-use crate::clock::{fmt_ts, parse_ts};
-use crate::demo::{self, story};
-use crate::error::Error;
+use super::app::App;
 use anyhow::Result;
+use improve::clock::{fmt_ts, parse_ts};
+use improve::demo::{self, story};
+use improve::error::Error;
 use std::path::PathBuf;
 
 /// Run the demo: create a small target system with a planted fault in DIR, then play
@@ -55,16 +55,10 @@ pub fn run(app: &App, args: Args) -> Result<i32> {
             let plan = story::Plan::new(&dir, app.now, args.seed);
             demo::create_target(&dir, plan.start)?;
             // `improve init` at the start of the story: the records branch.
-            let at_start = App {
-                repo: dir.clone(),
-                now: plan.start,
-                json: false,
-                quiet: true,
-            };
-            super::init::run(&at_start, super::init::Args { commit: false })?;
+            improve::init::init(&improve::git::Git::open(&dir)?, plan.start, false)?;
             let outcome = story::play(&plan, &|line| app.say(line))?;
             if app.json {
-                crate::cli::print_json(&outcome)?;
+                super::print_json(&outcome)?;
             }
             Ok(0)
         }
@@ -86,7 +80,7 @@ fn simulate(app: &App, args: SimulateArgs) -> Result<i32> {
     let opts = demo::SimOptions::new(start, args.hours, args.seed);
     let stats = demo::simulate(&app.repo, &opts)?;
     if app.json {
-        crate::cli::print_json(&stats)?;
+        super::print_json(&stats)?;
         return Ok(0);
     }
     let end = start + chrono::Duration::milliseconds((args.hours * 3_600_000.0) as i64);

@@ -1,11 +1,10 @@
 //! `improve health` and `improve check`.
 
-use crate::app::App;
-use crate::error::Error;
-use crate::history::Recorded;
-use crate::records::Records;
-use crate::{check, health};
+use super::app::App;
 use anyhow::Result;
+use improve::error::Error;
+use improve::health::{self, Recorded};
+use improve::records::Records;
 
 /// The health of the improvement loop itself: H1–H10 and M1–M3 with the seed's
 /// thresholds and an overall HEALTHY / WARNING / ERROR. Exits 3 on ERROR.
@@ -20,7 +19,7 @@ pub struct HealthArgs {
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {}
 
-fn load(app: &App) -> Result<(crate::git::Git, crate::config::Config, Recorded)> {
+fn load(app: &App) -> Result<(improve::git::Git, improve::config::Config, Recorded)> {
     let git = app.git()?;
     let cfg = app.config(&git)?;
     let records = Records::open(&git, &cfg.records_branch)?;
@@ -30,7 +29,7 @@ fn load(app: &App) -> Result<(crate::git::Git, crate::config::Config, Recorded)>
 
 pub fn health(app: &App, args: HealthArgs) -> Result<i32> {
     let (git, cfg, r) = load(app)?;
-    let inv = check::check(&git, &cfg, &r);
+    let inv = health::check(&git, &cfg, &r);
     let h = health::compute(&r, &inv, app.now);
     let format = if app.json {
         "json"
@@ -38,9 +37,9 @@ pub fn health(app: &App, args: HealthArgs) -> Result<i32> {
         args.format.as_str()
     };
     match format {
-        "json" => crate::cli::print_json(&h)?,
-        "markdown" => print!("{}", health::render_markdown(&h)),
-        _ => print!("{}", health::render_text(&h)),
+        "json" => super::print_json(&h)?,
+        "markdown" => print!("{}", render_markdown(&h)),
+        _ => print!("{}", render_text(&h)),
     }
     if h.overall == health::Level::Error {
         return Err(Error::HealthError.into());
@@ -50,10 +49,10 @@ pub fn health(app: &App, args: HealthArgs) -> Result<i32> {
 
 pub fn check(app: &App, _args: CheckArgs) -> Result<i32> {
     let (git, cfg, r) = load(app)?;
-    let inv = check::check(&git, &cfg, &r);
+    let inv = health::check(&git, &cfg, &r);
     let bad = inv.iter().filter(|i| !i.ok).count();
     if app.json {
-        crate::cli::print_json(&inv)?;
+        super::print_json(&inv)?;
     } else {
         for i in &inv {
             println!(
@@ -78,4 +77,66 @@ pub fn check(app: &App, _args: CheckArgs) -> Result<i32> {
         );
     }
     Ok(if bad == 0 { 0 } else { 1 })
+}
+
+fn render_text(h: &health::Health) -> String {
+    let mut s = format!("improve health: {}\n", h.overall.as_str());
+    for i in &h.indicators {
+        s.push_str(&format!(
+            "  {:<4} {:<8} {:<26} {}  [{}]\n",
+            i.id,
+            i.level.as_str(),
+            i.name,
+            i.detail,
+            i.thresholds
+        ));
+    }
+    s
+}
+
+fn render_markdown(h: &health::Health) -> String {
+    let mut s = format!("## improve health: **{}**\n\n| | indicator | level | detail | thresholds |\n|---|---|---|---|---|\n", h.overall.as_str());
+    for i in &h.indicators {
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            i.id,
+            i.name,
+            i.level.as_str(),
+            i.detail.replace('|', "\\|"),
+            i.thresholds
+        ));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use improve::health::{Health, Indicator, Level};
+
+    #[test]
+    fn markdown_is_a_table_with_escaped_pipes() {
+        let ind = |id, level, detail: &str| Indicator {
+            id,
+            name: "an indicator",
+            level,
+            value: Some(1.0),
+            detail: detail.into(),
+            thresholds: "<1",
+        };
+        let h = Health {
+            overall: Level::Warning,
+            indicators: vec![
+                ind("H1", Level::Healthy, "a|b"),
+                ind("M2", Level::Warning, "10 waiting"),
+            ],
+        };
+        let md = render_markdown(&h);
+        assert!(md.contains("**WARNING**"), "{md}");
+        assert!(md.contains("|---|---|---|---|---|"), "{md}");
+        assert!(md.contains("a\\|b"), "{md}");
+        assert_eq!(md.lines().filter(|l| l.starts_with("| ")).count(), 3);
+        let text = render_text(&h);
+        assert!(text.starts_with("improve health: WARNING"), "{text}");
+    }
 }

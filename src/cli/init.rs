@@ -1,12 +1,7 @@
 //! `improve init`: install the config and create the records branch.
 
-use crate::app::App;
-use crate::audit;
-use crate::config::{Config, CONFIG_PATH, DEFAULT_CONFIG};
-use crate::records::Records;
-use anyhow::{Context, Result};
-use serde_json::json;
-use std::collections::BTreeMap;
+use super::app::App;
+use anyhow::Result;
 
 /// Install `improvement-data/config.yaml` (seed defaults, documented inline) and
 /// create the `improve/records` branch. An existing config is kept; run it again to
@@ -21,74 +16,31 @@ pub struct Args {
 
 pub fn run(app: &App, args: Args) -> Result<i32> {
     let git = app.git()?;
-    let root = git.root();
-    let path = root.join(CONFIG_PATH);
-    let mut wrote = false;
-    if !path.exists() && !git.is_bare() {
-        crate::fsutil::write_atomic(&path, DEFAULT_CONFIG.as_bytes())?;
-        wrote = true;
-        app.say(format!(
-            "wrote {CONFIG_PATH} (seed defaults, documented inline)"
-        ));
-    } else {
-        app.say(format!("{CONFIG_PATH} exists; kept as it is"));
-    }
-    let cfg = if path.exists() {
-        Config::load(&path)?
-    } else {
-        app.config(&git)?
-    };
-    if args.commit && wrote {
-        let branch = git
-            .head_branch()
-            .context("HEAD is not on a branch; commit the config yourself")?;
-        let tip = git
-            .ref_oid(&branch)?
-            .context("the branch has no commits yet")?;
-        let mut changes = BTreeMap::new();
-        changes.insert(
-            CONFIG_PATH.to_string(),
-            Some(DEFAULT_CONFIG.as_bytes().to_vec()),
-        );
-        let new = git.commit_changes(
-            Some(tip),
-            &changes,
-            "improve: install improvement-data/config.yaml",
-            app.now,
-        )?;
-        // The file is already in the working tree with this content, so only the
-        // ref and the index move.
-        std::fs::remove_file(&path)?;
-        git.advance_branch(&branch, tip, new, "improve: install config")?;
-        app.say(format!("committed {CONFIG_PATH} on {branch}"));
-    } else if wrote {
-        app.say(format!(
-            "review and commit it: git add {CONFIG_PATH} && git commit -m 'improve: config'"
-        ));
-    }
-    let mut records = Records::open(&git, &cfg.records_branch)?;
-    if records.exists() {
-        app.say(format!("records branch {} exists", cfg.records_branch));
-    } else {
-        let mut tx = records.tx();
-        tx.put("README.md", RECORDS_README.as_bytes().to_vec());
-        tx.put_json_rows("state.json", &crate::cycle::State::default())?;
-        tx.audit(
-            "init",
-            "created",
-            &cfg.records_branch,
-            json!({"config": CONFIG_PATH, "deploy_branch": cfg.deploy_branch}),
-        );
-        tx.commit(&mut records, "init", app.now, "create the records branch")?;
-        app.say(format!("created records branch {}", cfg.records_branch));
-    }
-    let v = audit::verify(&git, records.tip)?;
+    let s = improve::init::init(&git, app.now, args.commit)?;
     if app.json {
-        crate::cli::print_json(
-            &json!({"config": CONFIG_PATH, "records_branch": cfg.records_branch, "audit_entries": v.entries}),
-        )?;
+        super::print_json(&s)?;
+        return Ok(0);
+    }
+    if s.wrote_config {
+        app.say(format!(
+            "wrote {} (seed defaults, documented inline)",
+            s.config
+        ));
+    } else {
+        app.say(format!("{} exists; kept as it is", s.config));
+    }
+    match &s.committed_on {
+        Some(branch) => app.say(format!("committed {} on {branch}", s.config)),
+        None if s.wrote_config => app.say(format!(
+            "review and commit it: git add {0} && git commit -m 'improve: config'",
+            s.config
+        )),
+        None => {}
+    }
+    if s.created_records {
+        app.say(format!("created records branch {}", s.records_branch));
+    } else {
+        app.say(format!("records branch {} exists", s.records_branch));
     }
     Ok(0)
 }
-
-const RECORDS_README: &str = "# improve/records\n\nEverything `improve` records about this repository, committed by the tool alone,\nfast-forward only. Do not edit: `improve audit verify` detects any change.\n\n- audit/YYYY-MM.jsonl: hash-chained audit log\n- cycles/: one record per cycle\n- metrics/: aggregate time series\n- patterns/library.json: known patterns and fix outcomes\n- proposals/P-NNNN/: proposal.yaml, change.patch, PR_BODY.md, validation, approval\n- deployments/: deploy, monitoring and rollback records\n- triggers/: queued triggers; notifications.jsonl: outbox for humans\n- state.json: per-file read cursors\n";

@@ -1,7 +1,8 @@
 //! The command line (DESIGN §11): one file per subcommand, each with its documented
 //! `Args` (the doc comment is the `--help` text) and one `run` function, dispatched
-//! from a single `match`. Exit codes are decided in `crate::error`.
+//! from a single `match`. Exit codes are decided in `improve::error`.
 
+mod app;
 mod audit;
 mod cycle;
 mod decide;
@@ -14,9 +15,9 @@ mod rollback;
 mod show;
 mod trigger;
 
-use crate::app::App;
-use crate::error::{exit, exit_code};
+use app::App;
 use clap::{Parser, Subcommand};
+use improve::error::{exit, exit_code};
 use std::path::PathBuf;
 
 /// Makes a running system better over time while its humans stay in control.
@@ -122,8 +123,8 @@ pub fn main() -> i32 {
 }
 
 fn run(cli: Cli) -> anyhow::Result<i32> {
-    let now = crate::clock::now(cli.now.as_deref())
-        .map_err(|e| crate::error::Error::Usage(format!("{e:#}")))?;
+    let now = improve::clock::now(cli.now.as_deref())
+        .map_err(|e| improve::error::Error::Usage(format!("{e:#}")))?;
     let app = App {
         repo: cli.repo.clone(),
         now,

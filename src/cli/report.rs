@@ -1,10 +1,10 @@
 //! `improve report --html OUT`.
 
-use crate::app::App;
-use crate::history::Recorded;
-use crate::records::Records;
-use crate::{check, health, report};
+use super::app::App;
 use anyhow::Result;
+use improve::health::{self, Recorded};
+use improve::records::Records;
+use improve::report;
 use std::path::PathBuf;
 
 /// Write one static HTML page (no network, no scripts): health, recent cycles, open
@@ -21,10 +21,10 @@ pub fn run(app: &App, args: Args) -> Result<i32> {
     let cfg = app.config(&git)?;
     let records = Records::open(&git, &cfg.records_branch)?;
     let r = Recorded::load(&git, &records)?;
-    let inv = check::check(&git, &cfg, &r);
+    let inv = health::check(&git, &cfg, &r);
     let h = health::compute(&r, &inv, app.now);
     let html = report::render(&cfg, &r, &h, &git.root().display().to_string());
-    crate::fsutil::write_atomic(&args.html, html.as_bytes())?;
+    improve::fsutil::write_atomic(&args.html, html.as_bytes())?;
     app.say(format!(
         "wrote {} ({} bytes); open it in a browser",
         args.html.display(),

@@ -1,11 +1,11 @@
 //! `improve rollback D-N`: revert a deployment on request.
 
-use crate::app::App;
-use crate::deploy::{self, rollback, Deployment};
-use crate::error::Error;
-use crate::lock::{Acquire, CycleLock};
-use crate::records::Records;
+use super::app::App;
 use anyhow::{Context, Result};
+use improve::context::Ctx;
+use improve::deploy::{self, rollback, DeployStatus};
+use improve::error::Error;
+use improve::lock::{Acquire, CycleLock};
 
 /// Revert a deployment with `git revert` (never forced: a revert that would conflict
 /// changes nothing and is reported), tag it improve/rollback/D-N and record it.
@@ -13,8 +13,10 @@ use anyhow::{Context, Result};
 pub struct Args {
     /// The deployment (D-3 or D-0003).
     pub id: String,
+    /// Why (recorded in the revert commit and the deployment record).
     #[arg(long, default_value = "requested by a human")]
     pub reason: String,
+    /// Who asks for it (recorded with the rollback).
     #[arg(long, default_value = "a human")]
     pub by: String,
 }
@@ -26,30 +28,20 @@ pub fn run(app: &App, args: Args) -> Result<i32> {
         Acquire::Held(l) => l,
         Acquire::Busy(pid) => return Err(Error::Busy { pid }.into()),
     };
-    let mut records = Records::open(&git, &cfg.records_branch)?;
+    let mut ctx = Ctx::open(&git, &cfg, "human", app.now)?;
     let id = super::show::normalize_id(&args.id);
-    let mut d: Deployment = records
-        .read_yaml(&deploy::path(&id))?
+    let mut d = deploy::load(&ctx.records, &id)?
         .with_context(|| format!("no deployment {id} on record"))?;
-    if !d.status.is_live() && d.status != deploy::DeployStatus::Stable {
+    if !d.status.is_live() && d.status != DeployStatus::Stable {
         return Err(Error::Usage(format!(
             "{id} is {}; nothing to roll back",
             d.status.as_str()
         ))
         .into());
     }
-    let line = rollback::rollback(
-        &git,
-        &mut records,
-        &cfg,
-        &mut d,
-        "human",
-        app.now,
-        &args.reason,
-        &args.by,
-    )?;
+    let line = rollback::rollback(&mut ctx, &mut d, &args.reason, &args.by)?;
     app.say(&line);
-    Ok(if d.status == deploy::DeployStatus::RolledBack {
+    Ok(if d.status == DeployStatus::RolledBack {
         0
     } else {
         1

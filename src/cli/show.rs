@@ -1,11 +1,12 @@
 //! `improve status`, `improve proposals`, `improve show P-N`: what was found, where,
 //! why, what is proposed, where each proposal stands and what happens next.
 
-use crate::app::App;
-use crate::cycle::{self, CycleRecord};
-use crate::propose::proposal::{self as prop, Proposal, Status};
-use crate::records::Records;
+use super::app::App;
 use anyhow::{Context, Result};
+use improve::cycle::{record, CycleRecord, PatternOut};
+use improve::deploy::{self, Deployment};
+use improve::records::Records;
+use improve::store::proposals::{self as prop, Proposal, Status};
 use serde_json::json;
 
 /// Where things stand: the last cycle, open proposals, live deployments.
@@ -62,7 +63,7 @@ pub fn next_step(p: &Proposal) -> String {
     }
 }
 
-fn open_records(app: &App) -> Result<(crate::git::Git, crate::config::Config)> {
+fn open_records(app: &App) -> Result<(improve::git::Git, improve::config::Config)> {
     let git = app.git()?;
     let cfg = app.config(&git)?;
     Ok((git, cfg))
@@ -77,16 +78,16 @@ pub fn status(app: &App, _args: StatusArgs) -> Result<i32> {
     }
     let cycles = records.list("cycles")?;
     let last: Option<CycleRecord> = match cycles.last() {
-        Some(name) => records.read_json(&format!("cycles/{name}"))?,
+        Some(name) => record::load(&records, name.trim_end_matches(".json"))?,
         None => None,
     };
-    let proposals = cycle::load_proposals(&records)?;
-    let deployments = crate::deploy::load_deployments(&records)?;
-    let verification = crate::audit::verify(&git, records.tip)?;
+    let proposals = prop::load_all(&records)?;
+    let deployments = deploy::load_all(&records)?;
+    let verification = improve::audit::verify(&git, records.tip)?;
     if app.json {
-        crate::cli::print_json(&json!({
+        super::print_json(&json!({
             "cycles": cycles.len(),
-            "last_cycle": last.as_ref().map(|c| json!({"cycle": c.cycle, "started": c.started, "outcome": c.outcome, "patterns": c.patterns.iter().map(cycle::pattern_out).collect::<Vec<_>>()})),
+            "last_cycle": last.as_ref().map(|c| json!({"cycle": c.cycle, "started": c.started, "outcome": c.outcome, "patterns": c.patterns.iter().map(PatternOut::of).collect::<Vec<_>>()})),
             "proposals": proposals.iter().map(|p| json!({"id": p.id, "status": p.status.as_str(), "type": p.kind.as_str(), "summary": p.change.summary, "next": next_step(p)})).collect::<Vec<_>>(),
             "deployments": deployments.iter().map(|d| json!({"id": d.id, "proposal": d.proposal, "status": d.status.as_str()})).collect::<Vec<_>>(),
             "audit_ok": verification.ok(),
@@ -168,14 +169,14 @@ pub fn status(app: &App, _args: StatusArgs) -> Result<i32> {
 pub fn proposals(app: &App, args: ProposalsArgs) -> Result<i32> {
     let (git, cfg) = open_records(app)?;
     let records = Records::open(&git, &cfg.records_branch)?;
-    let mut list = cycle::load_proposals(&records)?;
+    let mut list = prop::load_all(&records)?;
     list.reverse();
     let list: Vec<Proposal> = list
         .into_iter()
         .filter(|p| args.all || p.status.is_open())
         .collect();
     if app.json {
-        crate::cli::print_json(&list)?;
+        super::print_json(&list)?;
         return Ok(0);
     }
     if list.is_empty() {
@@ -199,13 +200,13 @@ pub fn show(app: &App, args: ShowArgs) -> Result<i32> {
     let records = Records::open(&git, &cfg.records_branch)?;
     let id = normalize_id(&args.id);
     if id.starts_with("D-") {
-        return crate::deploy::show_deployment(app, &records, &id);
+        return show_deployment(app, &records, &id);
     }
     let p: Proposal = records
         .read_yaml(&prop::yaml_path(&id))?
         .with_context(|| format!("no proposal {id} on record (see `improve proposals --all`)"))?;
     if app.json {
-        crate::cli::print_json(&p)?;
+        super::print_json(&p)?;
         return Ok(0);
     }
     println!("{} — {}", p.id, p.title);
@@ -308,4 +309,49 @@ pub fn show(app: &App, args: ShowArgs) -> Result<i32> {
 
 pub fn short(oid: &str) -> &str {
     &oid[..oid.len().min(12)]
+}
+
+fn show_deployment(app: &App, records: &Records, id: &str) -> Result<i32> {
+    let d: Deployment = records
+        .read_yaml(&deploy::path(id))?
+        .with_context(|| format!("no deployment {id} on record"))?;
+    if app.json {
+        super::print_json(&d)?;
+        return Ok(0);
+    }
+    println!(
+        "{} — deployment of {} ({} tier, approved by {})",
+        d.id,
+        d.proposal,
+        d.tier_name(),
+        d.approved_by
+    );
+    println!("  status: {}", d.status.as_str());
+    println!(
+        "  deploy commit {} on {} at {} (tag {})",
+        d.deploy_commit, d.branch, d.deployed_at, d.deploy_tag
+    );
+    println!("  backup: tag {} at {}", d.backup_tag, d.backup_commit);
+    if let Some(r) = &d.rollback_commit {
+        println!(
+            "  rolled back by {r}{}",
+            d.rollback_tag
+                .as_ref()
+                .map(|t| format!(" (tag {t})"))
+                .unwrap_or_default()
+        );
+    }
+    if let Some(r) = &d.reason {
+        println!("  reason: {r}");
+    }
+    for c in &d.checks {
+        println!("  check: {}", serde_json::to_string(c)?);
+    }
+    if d.status.is_live() {
+        println!(
+            "  roll back: improve rollback {} (or git revert {})",
+            d.id, d.deploy_commit
+        );
+    }
+    Ok(0)
 }

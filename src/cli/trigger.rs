@@ -1,8 +1,9 @@
 //! `improve trigger`: ask for a cycle (a human request).
 
-use crate::app::App;
-use crate::triggers::{self, Trigger};
+use super::app::App;
 use anyhow::Result;
+use improve::triggers::{self, Trigger};
+use improve::vocab::{TriggerKind, Urgency};
 
 /// Queue a human request for the next cycle (it is recorded with the cycle that
 /// consumes it).
@@ -12,16 +13,21 @@ pub struct Args {
     #[arg(long)]
     pub reason: String,
     /// low, medium, high or critical.
-    #[arg(long, default_value = "medium", value_parser = ["low", "medium", "high", "critical"])]
-    pub urgency: String,
+    #[arg(long, default_value = "medium")]
+    pub urgency: Urgency,
 }
 
 pub fn run(app: &App, args: Args) -> Result<i32> {
     let git = app.git()?;
-    let t = Trigger::new("human_request", args.reason, &args.urgency, app.now);
+    let t = Trigger::new(
+        TriggerKind::HumanRequest,
+        args.reason,
+        args.urgency,
+        app.now,
+    );
     triggers::spool(&git, &t)?;
     if app.json {
-        crate::cli::print_json(&t)?;
+        super::print_json(&t)?;
     } else {
         app.say(format!(
             "queued a human_request trigger ({}); the next `improve cycle` consumes it",

@@ -5,7 +5,7 @@
 
 use super::constants::Constants;
 use super::model::{Outcome, SplitMix64, Termination};
-use super::simulate::Output;
+use super::output::Output;
 use super::steplog::*;
 use crate::clock::Timestamp;
 use anyhow::Result;
@@ -157,9 +157,7 @@ impl<'a> Exploration<'a> {
             let link = format!("link_{}", self.rng.below(100_000));
             let mut candidates = Vec::with_capacity(3);
             candidates.push(self.candidate(
-                link.clone(),
-                to_id.clone(),
-                to_type,
+                (link.clone(), to_id.clone(), to_type),
                 s.semantic,
                 s.divergence,
                 w,
@@ -169,7 +167,13 @@ impl<'a> Exploration<'a> {
                 let other = self.node("moment");
                 let l = format!("link_{}", self.rng.below(100_000));
                 let sem = (s.semantic - 0.05 - 0.2 * self.rng.uniform()).max(0.01);
-                candidates.push(self.candidate(l, other, "moment", sem, d, w, Some("lower score")));
+                candidates.push(self.candidate(
+                    (l, other, "moment"),
+                    sem,
+                    d,
+                    w,
+                    Some("lower score"),
+                ));
             }
             let mut anomalies = vec![];
             if s.divergence < LOW_DIVERGENCE {
@@ -402,12 +406,11 @@ impl<'a> Exploration<'a> {
         Ok(sum)
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// One logged candidate: `(link, target, target type)`, its factors, and why it
+    /// was not selected (none for the selected one).
     fn candidate(
         &mut self,
-        link_id: String,
-        target_id: String,
-        target_type: &'static str,
+        (link_id, target_id, target_type): (String, String, &'static str),
         semantic: f64,
         divergence: f64,
         weight: f64,

@@ -3,15 +3,14 @@
 //! to end (observe, diagnose, tune, canary, deploy, roll back) without the real system.
 
 pub mod constants;
-pub mod experiments;
 mod exploration;
 pub mod model;
+mod output;
 pub mod simulate;
 mod steplog;
 pub mod story;
 pub mod target;
 
-pub use experiments::{Experiment, ExperimentMode, Experiments, Override};
 pub use simulate::{simulate, SimOptions, SimStats, VariantStats};
 pub use target::create_target;
 

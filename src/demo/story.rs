@@ -3,13 +3,14 @@
 //! every commit from the tool or from a scripted teammate using plain git.
 
 use super::{simulate, SimOptions, SimStats};
-use crate::app::App;
 use crate::clock::{fmt_ts, Timestamp};
+use crate::config::Config;
 use crate::cycle::{self, CycleRecord, Options, Report};
 use crate::deploy::{self, Deployment};
 use crate::git::Git;
-use crate::propose::proposal::{Proposal, Status};
 use crate::records::Records;
+use crate::store::proposals::{self, Proposal, Status};
+use crate::validate::judge::MetricStatus;
 use crate::validate::Validation;
 use anyhow::{bail, Context, Result};
 use chrono::{Duration, Timelike};
@@ -97,7 +98,7 @@ pub fn play(plan: &Plan, say: &dyn Fn(&str)) -> Result<Outcome> {
     let records = s.records()?;
     let git = &records.0;
     let recs = Records::open(git, &records.1)?;
-    let deployments = deploy::load_deployments(&recs)?;
+    let deployments = deploy::load_all(&recs)?;
     let of = |st: deploy::DeployStatus| {
         deployments
             .iter()
@@ -112,7 +113,7 @@ pub fn play(plan: &Plan, say: &dyn Fn(&str)) -> Result<Outcome> {
         cycles: s.cycles,
         stable: of(deploy::DeployStatus::Stable),
         rolled_back: of(deploy::DeployStatus::RolledBack),
-        awaiting_approval: cycle::load_proposals(&recs)?
+        awaiting_approval: proposals::load_all(&recs)?
             .into_iter()
             .filter(|p| p.status == Status::AwaitingApproval)
             .map(|p| p.id)
@@ -140,18 +141,8 @@ impl Story<'_> {
 
     fn records(&self) -> Result<(Git, String)> {
         let git = Git::open(&self.plan.dir)?;
-        let app = self.app(self.plan.start);
-        let branch = app.config(&git)?.records_branch;
+        let branch = Config::for_repo(&git)?.records_branch;
         Ok((git, branch))
-    }
-
-    fn app(&self, now: Timestamp) -> App {
-        App {
-            repo: self.plan.dir.clone(),
-            now,
-            json: false,
-            quiet: true,
-        }
     }
 
     fn dir(&self) -> String {
@@ -176,7 +167,9 @@ impl Story<'_> {
     fn cycle_at(&mut self, h: f64) -> Result<Ran> {
         let now = self.plan.at(h);
         self.simulate_until(now)?;
-        let report = cycle::run(&self.app(now), &Options::default())
+        let git = Git::open(&self.plan.dir)?;
+        let cfg = Config::for_repo(&git)?;
+        let report = cycle::run(&git, &cfg, now, &Options::default())
             .with_context(|| format!("cycle at {}", fmt_ts(now)))?;
         self.cycles += 1;
         let (git, branch) = self.records()?;
@@ -250,7 +243,7 @@ impl Story<'_> {
             return Ok(None);
         };
         let p: Proposal = records
-            .read_yaml(&crate::propose::proposal::yaml_path(id))?
+            .read_yaml(&crate::store::proposals::yaml_path(id))?
             .context("proposal record missing")?;
         let mut names = vec![p.target_metric.name.clone()];
         if !names.contains(&"efficiency".to_string()) {
@@ -380,7 +373,7 @@ impl Story<'_> {
         self.cycle_events(&reverted);
         let (git, branch_name) = self.records()?;
         let records = Records::open(&git, &branch_name)?;
-        let d = deploy::load_deployments(&records)?
+        let d = deploy::load_all(&records)?
             .into_iter()
             .find(|d| d.proposal == timeout)
             .context("the teammate's merge was not recorded as a deployment")?;
@@ -431,7 +424,7 @@ impl Story<'_> {
         let (git, branch) = self.records()?;
         let records = Records::open(&git, &branch)?;
         let p: Proposal = records
-            .read_yaml(&crate::propose::proposal::yaml_path(skill))?
+            .read_yaml(&crate::store::proposals::yaml_path(skill))?
             .context("skill proposal missing")?;
         if p.status != Status::AwaitingApproval {
             bail!(
@@ -444,7 +437,7 @@ impl Story<'_> {
             p.id,
             p.kind.as_str(),
             p.risk.as_str(),
-            p.tier.as_deref().unwrap_or("?"),
+            p.tier.map(|t| t.as_str()).unwrap_or("?"),
             p.awaiting_since.as_deref().unwrap_or("?"),
             p.change.summary
         ));
@@ -455,7 +448,7 @@ impl Story<'_> {
         self.say(format!(
             "  The timeout fix ({timeout}) is not proposed again for this breach: it went out with the harmful commit and was reverted, and improve never re-proposes a fix that failed for a pattern. A human can."
         ));
-        let others: Vec<String> = cycle::load_proposals(&records)?
+        let others: Vec<String> = proposals::load_all(&records)?
             .into_iter()
             .filter(|o| o.status == Status::AwaitingApproval && o.id != p.id)
             .map(|o| format!("{} ({}: {})", o.id, o.kind.as_str(), o.pattern.subject))
@@ -480,10 +473,10 @@ impl Story<'_> {
         let dir = self.dir();
         let now = self.plan.at(STORY_HOURS as f64);
         let (git, branch) = self.records()?;
-        let cfg = self.app(now).config(&git)?;
+        let cfg = Config::for_repo(&git)?;
         let records = Records::open(&git, &branch)?;
-        let recorded = crate::history::Recorded::load(&git, &records)?;
-        let inv = crate::check::check(&git, &cfg, &recorded);
+        let recorded = crate::health::Recorded::load(&git, &records)?;
+        let inv = crate::health::check(&git, &cfg, &recorded);
         let h = crate::health::compute(&recorded, &inv, now);
         self.say("");
         self.say(format!(
@@ -615,23 +608,17 @@ impl Story<'_> {
 
 /// The last monitor check of a deployment, as "efficiency -52% (severe), ...".
 fn check_line(d: &Deployment) -> Option<String> {
-    let last = d.checks.last()?;
-    let parts: Vec<String> = last["metrics"]
-        .as_array()?
+    let last = d.checks.last()?.monitor()?;
+    let parts: Vec<String> = last
+        .metrics
         .iter()
-        .filter(|m| m["status"] == "fail")
-        .filter_map(|m| {
-            Some(format!(
-                "{} {:+.0}%",
-                m["name"].as_str()?,
-                m["relative_effect"].as_f64()? * 100.0
-            ))
-        })
+        .filter(|m| m.status == MetricStatus::Fail)
+        .filter_map(|m| Some(format!("{} {:+.0}%", m.name, m.relative_effect? * 100.0)))
         .collect();
     Some(format!(
         "{}{}",
         parts.join(", "),
-        if last["severe"] == true {
+        if last.severe {
             " (severe: reverted at once)"
         } else {
             ""

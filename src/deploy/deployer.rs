@@ -1,23 +1,23 @@
-//! Deploying a proposal: V1–V4 checked first and blocking, a clean tree and a
-//! non-diverged branch required; then intent recorded, backup tag, one deploy commit
+//! Deploying an approved proposal: V1–V4 checked first and blocking, a clean tree and
+//! a non-diverged branch required; then intent recorded, backup tag, one deploy commit
 //! with trailers, deploy tag, verification, and the outcome recorded. Each step is
-//! recoverable: a deployment found `deploying` by the next cycle is completed from the
-//! commit it can find by its trailer, or marked failed and retried.
+//! recoverable: a deployment found `deploying` by the next cycle is completed by
+//! `recover`.
 
-use super::{path, DeployStatus, Deployment};
-use crate::approve::{self, Tier};
-use crate::clock::{fmt_ts, Timestamp};
-use crate::config::Config;
+use super::outcome::finish;
+use super::{Check, DeployStatus, Deployment, VerifyCheck};
+use crate::approve;
+use crate::context::Ctx;
+use crate::crash;
 use crate::error::Error;
-use crate::git::{trailers, Git};
-use crate::propose::proposal::{self as prop, Proposal, Status};
-use crate::records::Records;
+use crate::observe::samples::Samples;
+use crate::store::library::Outcome as FixOutcome;
+use crate::store::proposals::{Proposal, Status};
 use crate::validate::{self, Outcome, Validation};
-use crate::{crash, learn::library, notify};
+use crate::vocab::{Approver, Tier};
 use anyhow::{Context, Result};
 use git2::Oid;
 use serde_json::json;
-use std::collections::BTreeMap;
 
 fn refuse(invariant: &'static str, message: impl Into<String>) -> anyhow::Error {
     Error::Invariant {
@@ -27,28 +27,20 @@ fn refuse(invariant: &'static str, message: impl Into<String>) -> anyhow::Error 
     .into()
 }
 
-/// The checks that block a deploy (V1–V4 and git safety).
-pub fn preflight(
-    git: &Git,
-    cfg: &Config,
-    records: &Records,
-    p: &Proposal,
-    audit_ok: bool,
-) -> Result<Tier> {
-    let v: Option<Validation> = records.read_json(&validate::path(&p.id))?;
-    let human = p
-        .approved_by
-        .as_deref()
-        .is_some_and(|b| !b.starts_with("improve"));
+/// The checks that block a deploy (V1–V4 and git safety). Returns the tier the
+/// deployment runs under.
+pub fn preflight(ctx: &Ctx, p: &Proposal, audit_ok: bool) -> Result<Tier> {
+    let (git, cfg) = (ctx.git, ctx.cfg);
+    let human = p.human_approved();
     // V1: no deploy without validation.
-    let v = match v {
-        None => {
-            return Err(refuse(
-                "V1",
-                format!("{} has no validation on record", p.id),
-            ))
-        }
-        Some(v) => v,
+    let Some(v) = ctx
+        .records
+        .read_json::<Validation>(&validate::path(&p.id))?
+    else {
+        return Err(refuse(
+            "V1",
+            format!("{} has no validation on record", p.id),
+        ));
     };
     match v.status {
         Outcome::Passed => {}
@@ -88,13 +80,12 @@ pub fn preflight(
         return Err(refuse(
             "V4",
             format!(
-                "{} is in the {} tier ({why}) and no human approved it",
-                p.id,
-                tier.as_str()
+                "{} is in the {tier} tier ({why}) and no human approved it",
+                p.id
             ),
         ));
     }
-    if !human && p.approved_by.is_none() {
+    if p.approved_by.is_none() {
         return Err(refuse("V4", format!("{} was never approved", p.id)));
     }
     // V3: a rollback must stay possible: the backup tag is free and the change is one
@@ -106,10 +97,8 @@ pub fn preflight(
             format!("{} is not a single ordinary commit", p.branch),
         ));
     }
-    let next = records.next_id("deployments", "D-", 4)?;
-    let tip = git
-        .ref_oid(&cfg.deploy_branch)?
-        .context("no deploy branch")?;
+    let next = ctx.records.next_id("deployments", "D-", 4)?;
+    let tip = ctx.deploy_tip()?;
     if let Some(existing) = git.ref_oid(&format!("refs/tags/improve/backup/{next}"))? {
         if existing != tip {
             return Err(refuse("V3", format!("the backup tag improve/backup/{next} already exists and points elsewhere: no backup can be made")));
@@ -122,9 +111,6 @@ pub fn preflight(
             "the working tree has uncommitted changes; nothing is deployed onto a dirty tree",
         ));
     }
-    let tip = git
-        .ref_oid(&cfg.deploy_branch)?
-        .context("no deploy branch")?;
     if let Some(up) = git.upstream_oid(&cfg.deploy_branch)? {
         if !git.is_ancestor(up, tip)? {
             return Err(refuse(
@@ -136,32 +122,70 @@ pub fn preflight(
             ));
         }
     }
-    Ok(tier)
+    // A human approved it: it deploys in the tier it was decided in.
+    Ok(if human { p.tier.unwrap_or(tier) } else { tier })
+}
+
+/// DEPLOY for an approved proposal: preflight, then the deploy. A refusal is recorded
+/// and reported, and the proposal stays approved for the next cycle.
+pub fn deploy_approved(
+    ctx: &mut Ctx,
+    p: &mut Proposal,
+    baseline: Samples,
+    audit_ok: bool,
+) -> Result<String> {
+    let tier = match preflight(ctx, p, audit_ok) {
+        Ok(t) => t,
+        Err(e) => {
+            let mut tx = ctx.tx();
+            tx.audit(
+                "deploy",
+                "refused",
+                &p.id,
+                json!({"reason": format!("{e:#}")}),
+            );
+            ctx.commit(tx, &format!("{}: deploy refused", p.id))?;
+            return Ok(format!("{}: deploy refused: {e:#}", p.id));
+        }
+    };
+    let d = deploy(ctx, p, tier, baseline)?;
+    Ok(match d.status {
+        DeployStatus::Monitoring => format!(
+            "{}: deployed {} as commit {} (tag {}); monitored for {}",
+            d.id,
+            p.id,
+            &d.deploy_commit[..12],
+            d.deploy_tag,
+            ctx.cfg.deployment.monitor_duration
+        ),
+        _ => format!(
+            "{}: deploy of {} {}: {}",
+            d.id,
+            p.id,
+            d.status.as_str(),
+            d.reason.clone().unwrap_or_default()
+        ),
+    })
 }
 
 /// Deploys `p` (already through `preflight`). Returns the deployment record.
-#[allow(clippy::too_many_arguments)]
 pub fn deploy(
-    git: &Git,
-    records: &mut Records,
-    cfg: &Config,
+    ctx: &mut Ctx,
     p: &mut Proposal,
     tier: Tier,
-    cycle: &str,
-    now: Timestamp,
-    baseline: BTreeMap<String, Vec<f64>>,
+    baseline: Samples,
 ) -> Result<Deployment> {
-    let ts = fmt_ts(now);
-    let id = records.next_id("deployments", "D-", 4)?;
-    let tip = git
-        .ref_oid(&cfg.deploy_branch)?
-        .context("no deploy branch")?;
-    let by = p.approved_by.clone().unwrap_or_else(|| "improve".into());
+    let git = ctx.git;
+    let cfg = ctx.cfg;
+    let ts = ctx.ts();
+    let id = ctx.records.next_id("deployments", "D-", 4)?;
+    let tip = ctx.deploy_tip()?;
+    let by = p.approved_by.clone().unwrap_or(Approver::Tool { tier });
     let mut d = Deployment {
         id: id.clone(),
         proposal: p.id.clone(),
         status: DeployStatus::Deploying,
-        tier: tier.as_str().to_string(),
+        tier: Some(tier),
         approved_by: by.clone(),
         branch: cfg.deploy_branch.clone(),
         backup_tag: format!("improve/backup/{id}"),
@@ -178,10 +202,10 @@ pub fn deploy(
         ended_at: None,
     };
     // 1. Intent.
-    let mut tx = records.tx();
-    tx.put_yaml(&path(&id), &d)?;
-    tx.audit("deploy", "intent", &id, json!({"proposal": p.id, "backup": tip.to_string(), "tier": tier.as_str(), "approved_by": by}));
-    tx.commit(records, cycle, now, &format!("{id}: deploying {}", p.id))?;
+    let mut tx = ctx.tx();
+    super::put(&mut tx, &d)?;
+    tx.audit("deploy", "intent", &id, json!({"proposal": p.id, "backup": tip.to_string(), "tier": tier, "approved_by": by.to_string()}));
+    ctx.commit(tx, &format!("{id}: deploying {}", p.id))?;
     // 2. Backup tag.
     git.tag(&d.backup_tag, tip)?;
     crash::point("deploy-after-backup-tag");
@@ -204,73 +228,37 @@ pub fn deploy(
                 format!("closed: {}", d.reason.clone().unwrap_or_default()),
                 None,
             );
-            finish(records, cfg, p, &d, cycle, now, "failed", None)?;
+            finish(ctx, p, &d, "failed", None)?;
             return Ok(d);
         }
     };
     let message = format!(
-        "{}\n\n{}\n\nImprove-Proposal: {}\nImprove-Deployment: {id}\nImprove-Tier: {}\nImprove-Approved-By: {by}\n",
-        p.title,
-        p.change.summary,
-        p.id,
-        tier.as_str()
+        "{}\n\n{}\n\nImprove-Proposal: {}\nImprove-Deployment: {id}\nImprove-Tier: {tier}\nImprove-Approved-By: {by}\n",
+        p.title, p.change.summary, p.id,
     );
     let parent = git.find_commit(tip)?;
-    let new = git.commit_tree(tree, &[&parent], &message, now)?;
+    let new = git.commit_tree(tree, &[&parent], &message, ctx.now)?;
     git.advance_branch(&cfg.deploy_branch, tip, new, "improve: deploy")?;
     git.tag(&d.deploy_tag, new)?;
     d.deploy_commit = new.to_string();
     crash::point("deploy-after-commit");
     // 4. Verification.
-    if !cfg.deployment.verify_command.is_empty() {
-        let dir = tempfile::tempdir()?;
-        git.export_tree(new, dir.path())?;
-        let timeout = std::time::Duration::from_millis(
-            cfg.dur(&cfg.deployment.rollback_timeout)
-                .num_milliseconds()
-                .max(1000) as u64,
-        );
-        let run = validate::command::run(
-            &cfg.deployment.verify_command,
-            dir.path(),
-            &[],
+    if !verify(ctx, &mut d, new)? {
+        // Restore by reverting our own commit: history is never rewritten, even the
+        // tool's own (a push may already have published it).
+        d.reason = Some("the verification command failed; the backup state was restored".into());
+        d.status = match super::rollback::revert_commit_onto(ctx, &mut d, "verification failed")? {
+            Ok(_) => DeployStatus::Failed,
+            Err(_) => DeployStatus::RollbackFailed,
+        };
+        p.status = Status::Failed;
+        p.push_event(
+            &ts,
+            format!("deploy {id} failed verification; restored"),
             None,
-            timeout,
-        )?;
-        d.checks.push(json!({"verify": run.argv, "exit_code": run.exit_code, "timed_out": run.timed_out, "output": run.output_tail}));
-        if !run.ok() {
-            // Restore by reverting our own commit: history is never rewritten, even
-            // the tool's own (a push may already have published it).
-            d.reason =
-                Some("the verification command failed; the backup state was restored".into());
-            d.status = match super::rollback::revert_commit_onto(
-                git,
-                cfg,
-                &mut d,
-                now,
-                "verification failed",
-            )? {
-                Ok(_) => DeployStatus::Failed,
-                Err(_) => DeployStatus::RollbackFailed,
-            };
-            p.status = Status::Failed;
-            p.push_event(
-                &ts,
-                format!("deploy {id} failed verification; restored"),
-                None,
-            );
-            finish(
-                records,
-                cfg,
-                p,
-                &d,
-                cycle,
-                now,
-                "failed",
-                Some(library::Outcome::Failed),
-            )?;
-            return Ok(d);
-        }
+        );
+        finish(ctx, p, &d, "failed", Some(FixOutcome::Failed))?;
+        return Ok(d);
     }
     crash::point("deploy-before-record");
     d.status = DeployStatus::Monitoring;
@@ -279,186 +267,38 @@ pub fn deploy(
     p.push_event(
         &ts,
         format!("deployed as {id} (commit {})", &d.deploy_commit[..12]),
-        Some(&by),
+        Some(&by.to_string()),
     );
-    finish(
-        records,
-        cfg,
-        p,
-        &d,
-        cycle,
-        now,
-        "deployed",
-        Some(library::Outcome::Deployed),
-    )?;
+    finish(ctx, p, &d, "deployed", Some(FixOutcome::Deployed))?;
     Ok(d)
 }
 
-/// Records the deployment's state with the proposal, the library and a notification.
-#[allow(clippy::too_many_arguments)]
-pub fn finish(
-    records: &mut Records,
-    cfg: &Config,
-    p: &Proposal,
-    d: &Deployment,
-    cycle: &str,
-    now: Timestamp,
-    action: &str,
-    outcome: Option<library::Outcome>,
-) -> Result<()> {
-    let mut tx = records.tx();
-    tx.put_yaml(&path(&d.id), d)?;
-    tx.put_yaml(&prop::yaml_path(&p.id), p)?;
-    if let Some(o) = outcome {
-        let mut lib = crate::cycle::load_library(records)?;
-        lib.record_fix(&p.pattern.signature, library::Fix::of(p, o, &fmt_ts(now)));
-        tx.put_json(library::PATH, &lib)?;
+/// Runs the verification command on the deployed tree; true when it passes (or none
+/// is configured). The run is kept as the deployment's first check.
+fn verify(ctx: &Ctx, d: &mut Deployment, commit: Oid) -> Result<bool> {
+    let cfg = ctx.cfg;
+    if cfg.deployment.verify_command.is_empty() {
+        return Ok(true);
     }
-    let detail = json!({"proposal": p.id, "status": d.status.as_str(), "commit": d.deploy_commit, "reason": d.reason, "tier": d.tier});
-    tx.audit("deploy", action, &d.id, detail);
-    let msg = match action {
-        "deployed" => format!(
-            "{} deployed {} ({}): {}",
-            d.id, p.id, d.tier, p.change.summary
-        ),
-        _ => format!(
-            "{} of {} {action}: {}",
-            d.id,
-            p.id,
-            d.reason.clone().unwrap_or_default()
-        ),
-    };
-    let tell = action != "deployed" || d.tier == "notify" || d.tier == "auto";
-    if tell {
-        notify::send(
-            &mut tx,
-            cfg,
-            now,
-            action,
-            &d.id,
-            msg,
-            Some(format!("improve show {}", d.id)),
-        );
-    }
-    tx.commit(records, cycle, now, &format!("{}: {action}", d.id))?;
-    Ok(())
-}
-
-/// Ends a watched deployment (stable, rolled back, rollback failed) together with its
-/// proposal, the library's fix outcome and a notification, in one records commit.
-pub fn end(
-    records: &mut Records,
-    cfg: &Config,
-    d: &mut Deployment,
-    status: DeployStatus,
-    reason: Option<String>,
-    event: String,
-    by: Option<&str>,
-    cycle: &str,
-    now: Timestamp,
-) -> Result<()> {
-    let mut p: Proposal = records
-        .read_yaml(&prop::yaml_path(&d.proposal))?
-        .with_context(|| format!("proposal {} of {} is missing", d.proposal, d.id))?;
-    let ts = fmt_ts(now);
-    let (proposal_status, action, outcome) = match status {
-        DeployStatus::Stable => (Status::Stable, "stable", library::Outcome::Stable),
-        DeployStatus::RollbackFailed => (
-            Status::RollbackFailed,
-            "rollback_failed",
-            library::Outcome::RolledBack,
-        ),
-        _ => (
-            Status::RolledBack,
-            "rolled_back",
-            library::Outcome::RolledBack,
-        ),
-    };
-    d.status = status;
-    if reason.is_some() {
-        d.reason = reason;
-    }
-    d.ended_at = Some(ts.clone());
-    p.status = proposal_status;
-    p.push_event(&ts, event, by);
-    finish(records, cfg, &p, d, cycle, now, action, Some(outcome))
-}
-
-/// Completes deployments a crashed cycle left `deploying`.
-pub fn recover(
-    git: &Git,
-    records: &mut Records,
-    cfg: &Config,
-    cycle: &str,
-    now: Timestamp,
-) -> Result<Vec<String>> {
-    let mut lines = vec![];
-    for mut d in super::load_deployments(records)? {
-        if d.status != DeployStatus::Deploying {
-            continue;
-        }
-        let Some(mut p) = records.read_yaml::<Proposal>(&prop::yaml_path(&d.proposal))? else {
-            continue;
-        };
-        let tip = git
-            .ref_oid(&cfg.deploy_branch)?
-            .context("no deploy branch")?;
-        let backup = Oid::from_str(&d.backup_commit)?;
-        let found = git
-            .commits_between(Some(backup), tip)?
-            .into_iter()
-            .find(|c| {
-                git.message(*c)
-                    .map(|m| trailers(&m).get("Improve-Deployment") == Some(&d.id))
-                    .unwrap_or(false)
-            });
-        match found {
-            Some(c) => {
-                git.tag(&d.backup_tag, backup)?;
-                git.tag(&d.deploy_tag, c)?;
-                d.deploy_commit = c.to_string();
-                d.status = DeployStatus::Monitoring;
-                p.status = Status::Deployed;
-                p.deployment = Some(d.id.clone());
-                p.push_event(
-                    &fmt_ts(now),
-                    format!("deploy {} completed after an interruption", d.id),
-                    None,
-                );
-                finish(
-                    records,
-                    cfg,
-                    &p,
-                    &d,
-                    cycle,
-                    now,
-                    "deployed",
-                    Some(library::Outcome::Deployed),
-                )?;
-                lines.push(format!(
-                    "{}: completed an interrupted deploy of {}",
-                    d.id, p.id
-                ));
-            }
-            None => {
-                d.status = DeployStatus::Failed;
-                d.reason =
-                    Some("interrupted before the deploy commit; the proposal deploys again".into());
-                p.push_event(
-                    &fmt_ts(now),
-                    format!(
-                        "deploy {} was interrupted before its commit; retrying",
-                        d.id
-                    ),
-                    None,
-                );
-                finish(records, cfg, &p, &d, cycle, now, "interrupted", None)?;
-                lines.push(format!(
-                    "{}: an interrupted deploy of {} left no commit; it is retried",
-                    d.id, p.id
-                ));
-            }
-        }
-    }
-    Ok(lines)
+    let dir = tempfile::tempdir()?;
+    ctx.git.export_tree(commit, dir.path())?;
+    let timeout = std::time::Duration::from_millis(
+        cfg.dur(&cfg.deployment.rollback_timeout)
+            .num_milliseconds()
+            .max(1000) as u64,
+    );
+    let run = validate::command::run(
+        &cfg.deployment.verify_command,
+        dir.path(),
+        &[],
+        None,
+        timeout,
+    )?;
+    d.checks.push(Check::Verify(VerifyCheck {
+        verify: run.argv.clone(),
+        exit_code: run.exit_code,
+        timed_out: run.timed_out,
+        output: run.output_tail.clone(),
+    }));
+    Ok(run.ok())
 }

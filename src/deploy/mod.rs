@@ -1,11 +1,21 @@
 //! DEPLOY, MONITOR, ROLLBACK: deployments as ordinary commits with backup and deploy
-//! tags and trailers; watched after deploy; reverted with `git revert` on degradation.
+//! tags and trailers (`deployer`), completed after an interruption (`recover`), a
+//! human's merge of a proposal adopted as a deployment (`adopt`), watched after
+//! deploy (`monitor`) and reverted with `git revert` on degradation (`rollback`).
 
-use crate::app::App;
-use crate::records::Records;
-use anyhow::{Context, Result};
+pub mod adopt;
+pub mod deployer;
+pub mod monitor;
+pub mod outcome;
+pub mod recover;
+pub mod rollback;
+
+use crate::observe::samples::Samples;
+use crate::records::{Records, Tx};
+use crate::validate::judge::{MetricResult, MetricStatus};
+use crate::vocab::{Approver, Tier};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -42,8 +52,11 @@ pub struct Deployment {
     pub id: String,
     pub proposal: String,
     pub status: DeployStatus,
-    pub tier: String,
-    pub approved_by: String,
+    /// The tier the tool deployed it in; none when a human merged the proposal and
+    /// the tool only adopted the merge.
+    #[serde(with = "tier_or_human")]
+    pub tier: Option<Tier>,
+    pub approved_by: Approver,
     pub branch: String,
     pub backup_tag: String,
     pub backup_commit: String,
@@ -51,9 +64,9 @@ pub struct Deployment {
     pub deploy_commit: String,
     pub deployed_at: String,
     /// Guarded metric samples before the deploy (the baseline the monitor compares with).
-    pub baseline: BTreeMap<String, Vec<f64>>,
+    pub baseline: Samples,
     #[serde(default)]
-    pub checks: Vec<serde_json::Value>,
+    pub checks: Vec<Check>,
     #[serde(default)]
     pub degraded_in_a_row: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -66,62 +79,165 @@ pub struct Deployment {
     pub ended_at: Option<String>,
 }
 
+impl Deployment {
+    /// The tool made the deploy commit (not a human's merge it adopted).
+    pub fn by_tool(&self) -> bool {
+        self.tier.is_some()
+    }
+    /// Deployed without a human (the AUTO or NOTIFY tier).
+    pub fn deployed_alone(&self) -> bool {
+        self.tier.is_some_and(Tier::deploys_alone)
+    }
+    /// The tier as records and messages spell it (`human` for an adopted merge).
+    pub fn tier_name(&self) -> &'static str {
+        self.tier.map(Tier::as_str).unwrap_or("human")
+    }
+}
+
+/// `tier: human` marks an adopted merge; any other value must be a tier.
+mod tier_or_human {
+    use crate::vocab::Tier;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Option<Tier>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(t.map(Tier::as_str).unwrap_or("human"))
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Tier>, D::Error> {
+        let s = String::deserialize(d)?;
+        if s == "human" {
+            return Ok(None);
+        }
+        s.parse().map(Some).map_err(serde::de::Error::custom)
+    }
+}
+
+/// One check of a deployment: the verification command after the deploy commit, or
+/// one cycle's monitor judgment.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Check {
+    Verify(VerifyCheck),
+    Monitor(MonitorCheck),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyCheck {
+    /// The command's argv.
+    pub verify: Vec<String>,
+    pub exit_code: Option<i32>,
+    pub timed_out: bool,
+    pub output: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonitorCheck {
+    pub ts: String,
+    pub cycle: String,
+    /// Metrics that degraded beyond the threshold in this check.
+    pub degraded: Vec<String>,
+    pub severe: bool,
+    pub metrics: Vec<MetricCheck>,
+    /// Not counted against the deployment: a newer one was reverted in this window.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deferred: bool,
+}
+
+/// One guarded metric in one monitor check: baseline against the window since the
+/// deploy, the change and its interval, and the verdict.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricCheck {
+    pub name: String,
+    pub status: MetricStatus,
+    pub relative_effect: Option<f64>,
+    pub p: Option<f64>,
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<(f64, f64)>,
+}
+
+impl MetricCheck {
+    pub fn of(m: &MetricResult) -> MetricCheck {
+        MetricCheck {
+            name: m.name.clone(),
+            status: m.status.clone(),
+            relative_effect: m.relative_effect,
+            p: m.p,
+            reason: m.reason.clone(),
+            baseline: m.control_median,
+            current: m.variant_median,
+            interval: m.ci_lo.zip(m.ci_hi),
+        }
+    }
+}
+
+impl Check {
+    pub fn monitor(&self) -> Option<&MonitorCheck> {
+        match self {
+            Check::Monitor(m) => Some(m),
+            Check::Verify(_) => None,
+        }
+    }
+}
+
 pub fn path(id: &str) -> String {
     format!("deployments/{id}.yaml")
 }
 
-pub fn load_deployments(records: &Records) -> Result<Vec<Deployment>> {
-    let mut out = vec![];
-    for name in records.list("deployments")? {
-        if let Some(d) = records.read_yaml::<Deployment>(&format!("deployments/{name}"))? {
-            out.push(d);
+pub fn load(records: &Records, id: &str) -> Result<Option<Deployment>> {
+    records.read_yaml(&path(id))
+}
+
+pub fn load_all(records: &Records) -> Result<Vec<Deployment>> {
+    records.read_each("deployments", |name| {
+        records.read_yaml(&format!("deployments/{name}"))
+    })
+}
+
+pub fn put(tx: &mut Tx, d: &Deployment) -> Result<()> {
+    tx.put_yaml(&path(&d.id), d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_read_both_shapes_and_refuse_others() {
+        let v: Check = serde_json::from_str(
+            r#"{"verify":["true"],"exit_code":0,"timed_out":false,"output":""}"#,
+        )
+        .unwrap();
+        assert!(v.monitor().is_none());
+        let m: Check = serde_json::from_str(
+            r#"{"ts":"t","cycle":"C-000001","degraded":[],"severe":false,"metrics":[{"name":"m","status":"pass","relative_effect":0.1,"p":0.5,"reason":"ok"}],"deferred":true}"#,
+        )
+        .unwrap();
+        assert!(m.monitor().unwrap().deferred);
+        assert!(serde_json::from_str::<Check>(
+            r#"{"ts":"t","cycle":"C","degraded":[],"severe":"yes","metrics":[]}"#
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn an_adopted_merge_is_spelled_human_and_an_unknown_tier_is_refused() {
+        #[derive(Serialize, Deserialize)]
+        struct T {
+            #[serde(with = "tier_or_human")]
+            tier: Option<Tier>,
         }
+        let t: T = serde_yaml::from_str("tier: human\n").unwrap();
+        assert_eq!(t.tier, None);
+        assert_eq!(serde_yaml::to_string(&t).unwrap(), "tier: human\n");
+        let t: T = serde_yaml::from_str("tier: notify\n").unwrap();
+        assert_eq!(t.tier, Some(Tier::Notify));
+        assert!(serde_yaml::from_str::<T>("tier: sometimes\n").is_err());
     }
-    Ok(out)
 }
-
-pub fn show_deployment(app: &App, records: &Records, id: &str) -> Result<i32> {
-    let d: Deployment = records
-        .read_yaml(&path(id))?
-        .with_context(|| format!("no deployment {id} on record"))?;
-    if app.json {
-        crate::cli::print_json(&d)?;
-        return Ok(0);
-    }
-    println!(
-        "{} — deployment of {} ({} tier, approved by {})",
-        d.id, d.proposal, d.tier, d.approved_by
-    );
-    println!("  status: {}", d.status.as_str());
-    println!(
-        "  deploy commit {} on {} at {} (tag {})",
-        d.deploy_commit, d.branch, d.deployed_at, d.deploy_tag
-    );
-    println!("  backup: tag {} at {}", d.backup_tag, d.backup_commit);
-    if let Some(r) = &d.rollback_commit {
-        println!(
-            "  rolled back by {r}{}",
-            d.rollback_tag
-                .as_ref()
-                .map(|t| format!(" (tag {t})"))
-                .unwrap_or_default()
-        );
-    }
-    if let Some(r) = &d.reason {
-        println!("  reason: {r}");
-    }
-    for c in &d.checks {
-        println!("  check: {c}");
-    }
-    if d.status.is_live() {
-        println!(
-            "  roll back: improve rollback {} (or git revert {})",
-            d.id, d.deploy_commit
-        );
-    }
-    Ok(0)
-}
-
-pub mod deployer;
-pub mod monitor;
-pub mod rollback;

@@ -1,44 +1,74 @@
-//! MONITOR: each cycle after a deploy judges the guarded metrics since the deploy
-//! against the baseline recorded at deploy time, with the canary judge. A degradation
-//! beyond `degradation_threshold` in two consecutive checks (or a severe one, twice
-//! the threshold, at once) reverts the deploy (V9); `monitor_duration` without
-//! degradation makes it stable.
+//! MONITOR: each cycle, before diagnosis, finishes interrupted deploys, recognises a
+//! human's revert, and judges every live deployment's guarded metrics since the
+//! deploy against the baseline recorded at deploy time, with the canary judge. A
+//! degradation beyond `degradation_threshold` in two consecutive checks (or a severe
+//! one, twice the threshold, at once) reverts the deploy (V9); `monitor_duration`
+//! without degradation makes it stable.
 
-use super::{deployer, rollback, DeployStatus, Deployment};
-use crate::clock::{fmt_ts, parse_ts, Timestamp};
-use crate::config::Config;
-use crate::git::Git;
+use super::outcome::{self, Ending};
+use super::{rollback, Check, DeployStatus, Deployment, MetricCheck, MonitorCheck};
+use crate::clock::parse_ts;
+use crate::context::Ctx;
+use crate::observe::samples;
 use crate::observe::Observation;
-use crate::records::Records;
 use crate::validate::judge::{self, JudgeParams, MetricSpec, MetricStatus};
 use anyhow::Result;
 use serde_json::json;
-use std::collections::BTreeMap;
 
-/// All samples of this window, whatever variant they ran under.
-pub fn window_samples(obs: &Observation) -> BTreeMap<String, Vec<f64>> {
-    let mut out: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for per_metric in obs.samples.values() {
-        for (m, v) in per_metric {
-            out.entry(m.clone())
-                .or_default()
-                .extend(v.iter().copied().filter(|x| x.is_finite()));
+/// MONITOR for every live deployment; one line per event. Runs before DIAGNOSE, so a
+/// cycle that reverts a deploy diagnoses and proposes from the reverted state.
+pub fn run(ctx: &mut Ctx, obs: &Observation) -> Result<Vec<String>> {
+    let mut lines = super::recover::recover(ctx)?;
+    // Newest first: when several deploys are watched and the metrics fall, the newest
+    // is the suspect; once it is reverted the older ones are judged again next cycle,
+    // on data the reverted change no longer touches.
+    let mut live: Vec<Deployment> = super::load_all(&ctx.records)?
+        .into_iter()
+        .filter(|d| d.status == DeployStatus::Monitoring)
+        .collect();
+    live.sort_by(|a, b| b.deployed_at.cmp(&a.deployed_at).then(b.id.cmp(&a.id)));
+    let mut reverted_newer = false;
+    for mut d in live {
+        // A cycle redone after an interruption does not judge the same window twice.
+        let last_cycle = d
+            .checks
+            .iter()
+            .rev()
+            .find_map(Check::monitor)
+            .map(|c| c.cycle.as_str());
+        if last_cycle == Some(ctx.cycle.as_str()) {
+            continue;
+        }
+        if let Some(l) = rollback::detect_human_revert(ctx, &mut d)? {
+            lines.push(l);
+            reverted_newer = true;
+            continue;
+        }
+        match check(ctx, &mut d, obs, reverted_newer) {
+            Ok(Some(l)) => {
+                reverted_newer |=
+                    d.status != DeployStatus::Monitoring && d.status != DeployStatus::Stable;
+                lines.push(l)
+            }
+            Ok(None) => {}
+            Err(e) => {
+                lines.push(format!("{}: not checked this cycle: {e:#}", d.id));
+                ctx.records.refresh()?;
+            }
         }
     }
-    out
+    Ok(lines)
 }
 
-/// Judges one deployment; returns a line if something happened.
+/// Judges one deployment; returns a line if something happened. `newer_reverted`: a
+/// newer deployment was reverted in this same window.
 pub fn check(
-    git: &Git,
-    records: &mut Records,
-    cfg: &Config,
+    ctx: &mut Ctx,
     d: &mut Deployment,
     obs: &Observation,
-    cycle: &str,
-    now: Timestamp,
     newer_reverted: bool,
 ) -> Result<Option<String>> {
+    let cfg = ctx.cfg;
     let specs: Vec<MetricSpec> = cfg
         .metrics
         .iter()
@@ -49,7 +79,7 @@ pub fn check(
             s
         })
         .collect();
-    let current = window_samples(obs);
+    let current = samples::window(obs);
     let params = JudgeParams {
         confidence: cfg.validation.significance_threshold,
         min_samples: cfg.validation.min_samples.clamp(3, 10),
@@ -62,24 +92,21 @@ pub fn check(
         .filter(|m| m.status == MetricStatus::Fail)
         .collect();
     let severe = failing.iter().any(|m| m.severe);
-    let ts = fmt_ts(now);
-    d.checks.push(json!({
-        "ts": ts, "cycle": cycle,
-        "degraded": failing.iter().map(|m| &m.name).collect::<Vec<_>>(),
-        "severe": severe,
-        "metrics": j.metrics.iter().map(|m| json!({"name": m.name, "status": m.status, "relative_effect": m.relative_effect, "p": m.p, "reason": m.reason})).collect::<Vec<_>>(),
+    let deferred = !failing.is_empty() && newer_reverted;
+    d.checks.push(Check::Monitor(MonitorCheck {
+        ts: ctx.ts(),
+        cycle: ctx.cycle.clone(),
+        degraded: failing.iter().map(|m| m.name.clone()).collect(),
+        severe,
+        metrics: j.metrics.iter().map(MetricCheck::of).collect(),
+        deferred,
     }));
-    if !failing.is_empty() && newer_reverted {
+    if deferred {
         // The window mixes in a newer deploy this cycle just reverted: not evidence
         // against this one. Judged again on the next window.
-        if let Some(last) = d.checks.last_mut() {
-            last["deferred"] = json!(true);
-        }
         save(
-            records,
+            ctx,
             d,
-            cycle,
-            now,
             "deferred",
             json!({"reason": "a newer deployment was reverted in this window"}),
         )?;
@@ -110,23 +137,11 @@ pub fn check(
                 },
                 names.join("; ")
             );
-            let line = rollback::rollback(
-                git,
-                records,
-                cfg,
-                d,
-                cycle,
-                now,
-                &reason,
-                "improve (monitor)",
-            )?;
-            return Ok(Some(line));
+            return rollback::rollback(ctx, d, &reason, "improve (monitor)").map(Some);
         }
         save(
-            records,
+            ctx,
             d,
-            cycle,
-            now,
             "degraded",
             json!({"degraded": names, "in_a_row": d.degraded_in_a_row}),
         )?;
@@ -137,50 +152,32 @@ pub fn check(
         )));
     }
     d.degraded_in_a_row = 0;
-    let since = parse_ts(&d.deployed_at).unwrap_or(now);
-    if now - since >= cfg.dur(&cfg.deployment.monitor_duration) {
-        let event = format!(
-            "stable after {} of monitoring",
-            cfg.deployment.monitor_duration
-        );
-        deployer::end(
-            records,
-            cfg,
+    let since = parse_ts(&d.deployed_at).unwrap_or(ctx.now);
+    let duration = &cfg.deployment.monitor_duration;
+    if ctx.now - since >= cfg.dur(duration) {
+        outcome::end(
+            ctx,
             d,
-            DeployStatus::Stable,
-            None,
-            event,
-            None,
-            cycle,
-            now,
+            Ending {
+                status: DeployStatus::Stable,
+                reason: None,
+                event: format!("stable after {duration} of monitoring"),
+                by: None,
+            },
         )?;
         return Ok(Some(format!(
-            "{} is stable after {} without degradation",
-            d.id, cfg.deployment.monitor_duration
+            "{} is stable after {duration} without degradation",
+            d.id
         )));
     }
-    save(
-        records,
-        d,
-        cycle,
-        now,
-        "checked",
-        json!({"verdict": "no degradation"}),
-    )?;
+    save(ctx, d, "checked", json!({"verdict": "no degradation"}))?;
     Ok(None)
 }
 
-fn save(
-    records: &mut Records,
-    d: &Deployment,
-    cycle: &str,
-    now: Timestamp,
-    action: &str,
-    detail: serde_json::Value,
-) -> Result<()> {
-    let mut tx = records.tx();
-    tx.put_yaml(&super::path(&d.id), d)?;
+fn save(ctx: &mut Ctx, d: &Deployment, action: &str, detail: serde_json::Value) -> Result<()> {
+    let mut tx = ctx.tx();
+    super::put(&mut tx, d)?;
     tx.audit("monitor", action, &d.id, detail);
-    tx.commit(records, cycle, now, &format!("{}: monitor {action}", d.id))?;
+    ctx.commit(tx, &format!("{}: monitor {action}", d.id))?;
     Ok(())
 }

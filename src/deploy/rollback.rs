@@ -1,28 +1,25 @@
 //! ROLLBACK with `git revert`: computed in memory first, so a revert that would
 //! conflict writes nothing — no conflict markers, no half-reverted tree; the
-//! deployment becomes `rollback_failed` and humans are alerted.
+//! deployment becomes `rollback_failed` and humans are alerted. A human's own `git
+//! revert` of a deploy commit is recognised and recorded the same way.
 
-use super::{deployer, DeployStatus, Deployment};
-use crate::clock::Timestamp;
-use crate::config::Config;
+use super::outcome::{self, Ending};
+use super::{DeployStatus, Deployment};
+use crate::context::Ctx;
 use crate::error::Error;
-use crate::git::{Git, RevertOutcome};
-use crate::records::Records;
+use crate::git::RevertOutcome;
 use anyhow::{Context, Result};
 use git2::Oid;
 
 /// Reverts `d.deploy_commit` on the deploy branch and tags it. Err(conflicting paths)
 /// when it cannot be done cleanly.
 pub fn revert_commit_onto(
-    git: &Git,
-    cfg: &Config,
+    ctx: &Ctx,
     d: &mut Deployment,
-    now: Timestamp,
     reason: &str,
 ) -> Result<std::result::Result<Oid, Vec<String>>> {
-    let tip = git
-        .ref_oid(&cfg.deploy_branch)?
-        .context("no deploy branch")?;
+    let (git, cfg) = (ctx.git, ctx.cfg);
+    let tip = ctx.deploy_tip()?;
     let target = Oid::from_str(&d.deploy_commit).context("deploy commit")?;
     let subject = git
         .message(target)?
@@ -36,7 +33,7 @@ pub fn revert_commit_onto(
         d.id,
         reason.lines().next().unwrap_or("")
     );
-    match git.revert(target, tip, &message, now)? {
+    match git.revert(target, tip, &message, ctx.now)? {
         RevertOutcome::Conflict(paths) => Ok(Err(paths)),
         RevertOutcome::Clean(new) => {
             if !git.is_clean()? && git.head_branch().as_deref() == Some(cfg.deploy_branch.as_str())
@@ -60,54 +57,39 @@ pub fn revert_commit_onto(
 }
 
 /// Rolls `d` back and records it (monitor degradation, or `improve rollback`).
-pub fn rollback(
-    git: &Git,
-    records: &mut Records,
-    cfg: &Config,
-    d: &mut Deployment,
-    cycle: &str,
-    now: Timestamp,
-    reason: &str,
-    by: &str,
-) -> Result<String> {
-    match revert_commit_onto(git, cfg, d, now, reason)? {
+pub fn rollback(ctx: &mut Ctx, d: &mut Deployment, reason: &str, by: &str) -> Result<String> {
+    match revert_commit_onto(ctx, d, reason)? {
         Ok(_) => {
             crate::crash::point("revert-before-record");
-            let why = format!("{reason} (by {by})");
-            deployer::end(
-                records,
-                cfg,
+            outcome::end(
+                ctx,
                 d,
-                DeployStatus::RolledBack,
-                Some(why),
-                format!("rolled back ({reason})"),
-                Some(by),
-                cycle,
-                now,
+                Ending {
+                    status: DeployStatus::RolledBack,
+                    reason: Some(format!("{reason} (by {by})")),
+                    event: format!("rolled back ({reason})"),
+                    by: Some(by.to_string()),
+                },
             )?;
             Ok(format!("{} rolled back: {reason}", d.id))
         }
         Err(paths) => {
-            let why = format!(
-                "{reason}; the revert conflicts in {} and was not forced: a human must resolve it",
-                paths.join(", ")
-            );
-            let event = "rollback failed: the revert conflicts; humans alerted".to_string();
-            deployer::end(
-                records,
-                cfg,
+            let conflicts = paths.join(", ");
+            outcome::end(
+                ctx,
                 d,
-                DeployStatus::RollbackFailed,
-                Some(why),
-                event,
-                Some(by),
-                cycle,
-                now,
+                Ending {
+                    status: DeployStatus::RollbackFailed,
+                    reason: Some(format!(
+                        "{reason}; the revert conflicts in {conflicts} and was not forced: a human must resolve it"
+                    )),
+                    event: "rollback failed: the revert conflicts; humans alerted".into(),
+                    by: Some(by.to_string()),
+                },
             )?;
             Ok(format!(
-                "{} ROLLBACK FAILED: revert conflicts in {}; humans alerted",
-                d.id,
-                paths.join(", ")
+                "{} ROLLBACK FAILED: revert conflicts in {conflicts}; humans alerted",
+                d.id
             ))
         }
     }
@@ -115,17 +97,9 @@ pub fn rollback(
 
 /// Finds a revert of the deploy commit made by someone else (a human's `git revert`),
 /// and records it like the tool's own.
-pub fn detect_human_revert(
-    git: &Git,
-    records: &mut Records,
-    cfg: &Config,
-    d: &mut Deployment,
-    cycle: &str,
-    now: Timestamp,
-) -> Result<Option<String>> {
-    let tip = git
-        .ref_oid(&cfg.deploy_branch)?
-        .context("no deploy branch")?;
+pub fn detect_human_revert(ctx: &mut Ctx, d: &mut Deployment) -> Result<Option<String>> {
+    let git = ctx.git;
+    let tip = ctx.deploy_tip()?;
     let Ok(deployed) = Oid::from_str(&d.deploy_commit) else {
         return Ok(None);
     };
@@ -134,31 +108,28 @@ pub fn detect_human_revert(
     }
     let needle = format!("This reverts commit {deployed}");
     for c in git.commits_between(Some(deployed), tip)? {
-        let msg = git.message(c)?;
-        if msg.contains(&needle) {
-            let author = git.author(c)?;
-            let tag = format!("improve/rollback/{}", d.id);
-            git.tag(&tag, c)?;
-            d.rollback_commit = Some(c.to_string());
-            d.rollback_tag = Some(tag);
-            let event = format!("reverted by a human (commit {})", &c.to_string()[..12]);
-            let why = format!("reverted by {author} with git revert");
-            deployer::end(
-                records,
-                cfg,
-                d,
-                DeployStatus::RolledBack,
-                Some(why),
-                event,
-                Some(&author),
-                cycle,
-                now,
-            )?;
-            return Ok(Some(format!(
-                "{}: a human ({author}) reverted it with git revert; recorded",
-                d.id
-            )));
+        if !git.message(c)?.contains(&needle) {
+            continue;
         }
+        let author = git.author(c)?;
+        let tag = format!("improve/rollback/{}", d.id);
+        git.tag(&tag, c)?;
+        d.rollback_commit = Some(c.to_string());
+        d.rollback_tag = Some(tag);
+        outcome::end(
+            ctx,
+            d,
+            Ending {
+                status: DeployStatus::RolledBack,
+                reason: Some(format!("reverted by {author} with git revert")),
+                event: format!("reverted by a human (commit {})", &c.to_string()[..12]),
+                by: Some(author.clone()),
+            },
+        )?;
+        return Ok(Some(format!(
+            "{}: a human ({author}) reverted it with git revert; recorded",
+            d.id
+        )));
     }
     Ok(None)
 }

@@ -54,6 +54,14 @@ impl Rules {
         serde_yaml::from_str(text).with_context(|| format!("{name}: invalid attribution rules"))
     }
 
+    /// The repository's own rules (`improvement-data/templates/attribution.yaml` on
+    /// the deploy branch) when it has them, else the built-in ones.
+    pub fn for_repo(git: &crate::git::Git, cfg: &Config) -> Result<Rules> {
+        match cfg.deploy_file(git, RULES_OVERRIDE)? {
+            Some(t) => Rules::parse(&t, RULES_OVERRIDE),
+            None => Ok(Rules::builtin()),
+        }
+    }
     pub fn builtin() -> Rules {
         Rules::parse(DEFAULT_RULES, "templates/attribution.yaml").expect("built-in rules are valid")
     }

@@ -6,6 +6,7 @@ use super::{detect, Pattern, PatternKind};
 use crate::config::{Config, Direction};
 use crate::observe::Observation;
 use crate::records::Records;
+use crate::vocab::Urgency;
 use anyhow::Result;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -352,7 +353,7 @@ fn breaches(obs: &Observation, out: &mut Vec<Pattern>) {
         p.severity = worst;
         p.impact = (worst - 1.0).max(0.0);
         p.actionable = true;
-        p.stats = json!({"worst_ratio": worst, "urgency": urgency(worst)});
+        p.stats = json!({"worst_ratio": worst, "urgency": Urgency::of_ratio(worst).as_str()});
         p.evidence = list.iter().take(20).map(|b| b.evidence.clone()).collect();
         p.features = vec![
             0.0,
@@ -367,19 +368,8 @@ fn breaches(obs: &Observation, out: &mut Vec<Pattern>) {
             "{metric} crossed its threshold {} times (worst {:.2}x the threshold, urgency {})",
             list.len(),
             worst,
-            urgency(worst)
+            Urgency::of_ratio(worst).as_str()
         );
         out.push(p);
-    }
-}
-
-/// Trigger urgency by value/threshold (DESIGN §3).
-pub fn urgency(ratio: f64) -> &'static str {
-    if ratio > 2.0 {
-        "critical"
-    } else if ratio > 1.5 {
-        "high"
-    } else {
-        "medium"
     }
 }

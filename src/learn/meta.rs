@@ -4,30 +4,27 @@
 //! tier (a config change is a meta-change, see `approve::tier`), and never from a
 //! meta cycle (V10).
 
-use crate::clock::{fmt_ts, parse_ts, Timestamp};
-use crate::config::{Config, ProposalType, Risk, CONFIG_PATH};
-use crate::cycle::{self, State};
+use crate::clock::parse_ts;
+use crate::config::{ProposalType, Risk, CONFIG_PATH};
+use crate::context::Ctx;
 use crate::deploy::{self, DeployStatus};
 use crate::diagnose::{Layer, Pattern, PatternKind};
-use crate::git::Git;
 use crate::observe::Evidence;
 use crate::propose::generate::{self, Candidate, Templates};
-use crate::propose::proposal::{self as prop, Status, Target};
-use crate::records::Records;
-use anyhow::{Context, Result};
+use crate::propose::persist::persist;
+use crate::records::{Records, State};
+use crate::store::library;
+use crate::store::proposals::{self, Status, Target};
+use crate::vocab::{Tier, ValidationMode};
+use anyhow::Result;
 use serde_json::json;
 
 /// What the record says about the loop's own noise, as a pattern and a fix.
 fn diagnose(records: &Records) -> Result<Option<(Pattern, Candidate)>> {
-    let proposals = cycle::load_proposals(records)?;
-    let decided: Vec<_> = proposals
+    let all = proposals::load_all(records)?;
+    let decided: Vec<_> = all
         .iter()
-        .filter(|p| {
-            p.status == Status::Rejected
-                || p.approved_by
-                    .as_deref()
-                    .is_some_and(|b| !b.starts_with("improve"))
-        })
+        .filter(|p| p.status == Status::Rejected || p.human_approved())
         .collect();
     let rejected: Vec<_> = decided
         .iter()
@@ -58,7 +55,7 @@ fn diagnose(records: &Records) -> Result<Option<(Pattern, Candidate)>> {
         let evidence = rejected
             .iter()
             .map(|p| Evidence {
-                file: prop::yaml_path(&p.id),
+                file: proposals::yaml_path(&p.id),
                 line: 0,
                 ts: Some(p.created.clone()),
                 value: None,
@@ -77,7 +74,7 @@ fn diagnose(records: &Records) -> Result<Option<(Pattern, Candidate)>> {
         );
         return Ok(Some((pat, candidate("triggers.pattern_threshold", 0.34))));
     }
-    let deployments = deploy::load_deployments(records)?;
+    let deployments = deploy::load_all(records)?;
     let finished: Vec<_> = deployments.iter().filter(|d| !d.status.is_live()).collect();
     let rolled: Vec<_> = finished
         .iter()
@@ -121,91 +118,70 @@ fn candidate(name: &str, step: f64) -> Candidate {
         risk: Risk::Low,
         complexity: 1.0,
         metric: None,
-        validation: Some("manual".into()),
+        validation: Some(ValidationMode::Manual),
     }
 }
 
 /// Proposes a config change when the record calls for one. `meta_cycle`: this cycle
 /// was triggered by the tool's own health check, which may never change its config.
-pub fn maybe_propose(
-    git: &Git,
-    records: &mut Records,
-    cfg: &Config,
-    cycle: &str,
-    now: Timestamp,
-    meta_cycle: bool,
-) -> Result<Option<String>> {
+pub fn maybe_propose(ctx: &mut Ctx, meta_cycle: bool) -> Result<Option<String>> {
     if meta_cycle {
         return Ok(None);
     }
-    let mut state: State = records.read_json("state.json")?.unwrap_or_default();
-    let per_day = cfg.meta.max_cycles_per_day.max(1) as i64;
+    let mut state = State::load(&ctx.records)?;
+    let per_day = ctx.cfg.meta.max_cycles_per_day.max(1) as i64;
     if let Some(last) = state
         .last_meta_cycle
         .as_deref()
         .and_then(|t| parse_ts(t).ok())
     {
-        if now - last < chrono::Duration::hours(24 / per_day) {
+        if ctx.now - last < chrono::Duration::hours(24 / per_day) {
             return Ok(None);
         }
     }
-    let existing = cycle::load_proposals(records)?;
+    let existing = proposals::load_all(&ctx.records)?;
     if existing
         .iter()
         .any(|p| p.status.is_open() && p.target.file == CONFIG_PATH)
     {
         return Ok(None);
     }
-    let Some((pattern, cand)) = diagnose(records)? else {
+    let Some((pattern, cand)) = diagnose(&ctx.records)? else {
         return Ok(None);
     };
-    let deploy_tip = git
-        .ref_oid(&cfg.deploy_branch)?
-        .context("no deploy branch")?;
+    let deploy_tip = ctx.deploy_tip()?;
     let templates = Templates {
         candidates: Default::default(),
     };
-    let library = cycle::load_library(records)?;
-    let ctx = generate::Ctx {
-        git,
+    let library = library::load(&ctx.records)?;
+    let inputs = generate::Inputs {
+        git: ctx.git,
         deploy_tip,
-        cfg,
+        cfg: ctx.cfg,
         templates: &templates,
         library: &library,
         existing: &existing,
-        now,
-        cycle,
+        now: ctx.now,
+        cycle: &ctx.cycle,
     };
-    let id = records.next_id("proposals", "P-", 4)?;
-    let Some(mut d) = generate::draft(&pattern, &cand, &ctx, &id)? else {
+    let id = ctx.records.next_id("proposals", "P-", 4)?;
+    let Some(mut d) = generate::draft(&pattern, &cand, &inputs, &id)? else {
         return Ok(None);
     };
-    d.proposal.tier = Some("require".into());
-    let msg = format!(
-        "{}\n\n{}",
-        d.proposal.title,
-        crate::propose::render::pr_body(&d.proposal)
-    );
-    let oid = git.commit_changes(Some(deploy_tip), &d.files, &msg, now)?;
-    d.proposal.branch_commit = oid.to_string();
-    state.last_meta_cycle = Some(fmt_ts(now));
+    d.proposal.tier = Some(Tier::Require);
+    state.last_meta_cycle = Some(ctx.ts());
+    let mut tx = ctx.tx();
+    persist(ctx.git, deploy_tip, &mut d, &mut tx, ctx.now)?;
+    state.put(&mut tx)?;
     let p = &d.proposal;
-    let mut tx = records.tx();
-    tx.put_yaml(&prop::yaml_path(&p.id), p)?;
-    tx.put(&prop::patch_path(&p.id), d.patch.clone().into_bytes());
-    tx.put(
-        &prop::body_path(&p.id),
-        crate::propose::render::pr_body(p).into_bytes(),
-    );
-    tx.put_json_rows("state.json", &state)?;
     tx.audit(
         "learn",
         "meta_proposed",
         &p.id,
         json!({"change": p.change.summary, "why": pattern.why, "tier": "require"}),
     );
-    tx.commit(records, cycle, now, &format!("{}: meta-proposal", p.id))?;
-    cycle::ensure_branches(git, [&d.proposal])?;
+    ctx.commit(tx, &format!("{}: meta-proposal", p.id))?;
+    proposals::ensure_branches(ctx.git, [p])?;
     Ok(Some(format!(
         "{}: meta-proposal ({}) — {}; a human must approve it",
         p.id, p.change.summary, pattern.why

@@ -101,6 +101,7 @@ mod discover;
 pub mod json;
 mod reader;
 mod run;
+pub mod samples;
 mod sources;
 pub mod traversal;
 mod window;

@@ -5,13 +5,14 @@
 
 use super::edit::{self, Format, Value};
 use super::patch;
-use super::proposal::*;
 use super::render;
 use crate::clock::{fmt_ts, Timestamp};
 use crate::config::{Config, Direction, ProposalType, Risk};
 use crate::diagnose::Pattern;
 use crate::git::Git;
-use crate::learn::library::Library;
+use crate::store::library::Library;
+use crate::store::proposals::*;
+use crate::vocab::ValidationMode;
 use anyhow::{bail, Context, Result};
 use git2::Oid;
 use serde::Deserialize;
@@ -42,12 +43,20 @@ pub struct Candidate {
     pub metric: Option<String>,
     /// Overrides the validation mode DESIGN §6 would choose (e.g. a canary for a tune).
     #[serde(default)]
-    pub validation: Option<String>,
+    pub validation: Option<ValidationMode>,
 }
 
 impl Templates {
     pub fn parse(text: &str, name: &str) -> Result<Templates> {
         serde_yaml::from_str(text).with_context(|| format!("{name}: invalid proposal templates"))
+    }
+    /// The repository's own templates (`improvement-data/templates/proposals.yaml`
+    /// on the deploy branch) when it has them, else the built-in ones.
+    pub fn for_repo(git: &Git, cfg: &Config) -> Result<Templates> {
+        match cfg.deploy_file(git, TEMPLATES_OVERRIDE)? {
+            Some(t) => Templates::parse(&t, TEMPLATES_OVERRIDE),
+            None => Ok(Templates::builtin()),
+        }
     }
     pub fn builtin() -> Templates {
         Templates::parse(DEFAULT_TEMPLATES, "templates/proposals.yaml")
@@ -76,7 +85,9 @@ pub struct Skip {
     pub reason: String,
 }
 
-pub struct Ctx<'a> {
+/// What drafting a proposal reads: the deploy branch's tree, config, templates, the
+/// library and the proposals already on record.
+pub struct Inputs<'a> {
     pub git: &'a Git,
     pub deploy_tip: Oid,
     pub cfg: &'a Config,
@@ -88,7 +99,11 @@ pub struct Ctx<'a> {
 }
 
 /// Proposes for `patterns`. `first_id` is the next free number (P-NNNN).
-pub fn generate(patterns: &[Pattern], ctx: &Ctx, first_id: u64) -> Result<(Vec<Draft>, Vec<Skip>)> {
+pub fn generate(
+    patterns: &[Pattern],
+    ctx: &Inputs,
+    first_id: u64,
+) -> Result<(Vec<Draft>, Vec<Skip>)> {
     let mut skips = vec![];
     let open: Vec<&Proposal> = ctx.existing.iter().filter(|p| p.status.is_open()).collect();
     let mut drafts: Vec<Draft> = vec![];
@@ -257,7 +272,7 @@ fn fallback(pat: &Pattern) -> Vec<Candidate> {
 }
 
 /// Refuses paths outside `allowed_paths`, escaping the repository, or through symlinks.
-pub fn check_path(ctx: &Ctx, path: &str) -> Result<()> {
+pub fn check_path(ctx: &Inputs, path: &str) -> Result<()> {
     if path.is_empty()
         || path.starts_with('/')
         || path.contains('\\')
@@ -289,7 +304,7 @@ fn as_f64(v: &Value) -> Option<f64> {
 
 /// The new value of a tune: a relative step in the named direction, within the
 /// configured bounds and max step; integers stay integers, fractions stay in [0, 1].
-pub fn tuned_value(ctx: &Ctx, cand: &Candidate, old: &Value) -> Option<f64> {
+pub fn tuned_value(ctx: &Inputs, cand: &Candidate, old: &Value) -> Option<f64> {
     let o = as_f64(old)?;
     let step = cand.step.unwrap_or(0.2).abs();
     let bound = ctx.cfg.bound(&cand.target.file, &cand.target.name);
@@ -327,7 +342,7 @@ pub fn tuned_value(ctx: &Ctx, cand: &Candidate, old: &Value) -> Option<f64> {
     Some(new)
 }
 
-fn read_text(ctx: &Ctx, path: &str) -> Result<Option<String>> {
+fn read_text(ctx: &Inputs, path: &str) -> Result<Option<String>> {
     match ctx.git.read_file(ctx.deploy_tip, path)? {
         Some(b) => Ok(Some(
             String::from_utf8(b).with_context(|| format!("{path} is not UTF-8"))?,
@@ -336,7 +351,7 @@ fn read_text(ctx: &Ctx, path: &str) -> Result<Option<String>> {
     }
 }
 
-pub fn draft(pat: &Pattern, cand: &Candidate, ctx: &Ctx, id: &str) -> Result<Option<Draft>> {
+pub fn draft(pat: &Pattern, cand: &Candidate, ctx: &Inputs, id: &str) -> Result<Option<Draft>> {
     let file = cand.target.file.clone();
     let name = cand.target.name.clone();
     let mut files = BTreeMap::new();
@@ -422,8 +437,7 @@ pub fn draft(pat: &Pattern, cand: &Candidate, ctx: &Ctx, id: &str) -> Result<Opt
     );
     let mode = cand
         .validation
-        .as_deref()
-        .unwrap_or(validation_mode(cand.kind, cand.risk));
+        .unwrap_or_else(|| planned_mode(cand.kind, cand.risk));
     let now = fmt_ts(ctx.now);
     let mut p = Proposal {
         id: id.to_string(),
@@ -456,7 +470,7 @@ pub fn draft(pat: &Pattern, cand: &Candidate, ctx: &Ctx, id: &str) -> Result<Opt
         complexity: cand.complexity,
         target_metric: TargetMetric { name: metric_name.clone(), direction },
         validation_plan: ValidationPlan {
-            mode: mode.to_string(),
+            mode,
             description: plan_text(mode, &metric_name, ctx.cfg),
         },
         rollback_plan: format!(
@@ -517,25 +531,41 @@ pub fn rank_score(impact: f64, confidence: f64, risk: Risk, complexity: f64, pro
     }
 }
 
-fn plan_text(mode: &str, metric: &str, cfg: &Config) -> String {
+/// The validation mode for a proposal type and risk (DESIGN §6); the validate phase
+/// falls back to `manual` when the planned mode cannot run.
+pub fn planned_mode(kind: ProposalType, risk: Risk) -> ValidationMode {
+    match kind {
+        ProposalType::ConstantTune if risk == Risk::Low => ValidationMode::UnitTest,
+        ProposalType::ConstantTune => ValidationMode::AbTest,
+        ProposalType::FormulaChange | ProposalType::ProtocolUpdate | ProposalType::SkillImprove => {
+            ValidationMode::Shadow
+        }
+        ProposalType::BehaviorFix => ValidationMode::Canary,
+        ProposalType::GraphContent => ValidationMode::Manual,
+    }
+}
+
+fn plan_text(mode: ValidationMode, metric: &str, cfg: &Config) -> String {
     match mode {
-        "unit_test" => format!(
+        ValidationMode::UnitTest => format!(
             "apply the change in a temporary worktree and run the test command {:?}; pass iff it exits 0, then watch {metric} after deploy",
             cfg.validation.test_command
         ),
-        "ab_test" => format!(
+        ValidationMode::AbTest => format!(
             "A/B test at {}% for {}: variant against control per guarded metric (Mann-Whitney U, Hodges-Lehmann interval), {metric} must improve",
             cfg.validation.ab_percentage, cfg.validation.ab_duration
         ),
-        "canary" => format!(
+        ValidationMode::Canary => format!(
             "canary at {}% for {}: no guarded metric may degrade beyond its allowed effect",
             cfg.validation.canary_percentage, cfg.validation.canary_duration
         ),
-        "shadow" => format!(
+        ValidationMode::Shadow => format!(
             "shadow replay with {:?} on the same recorded inputs for baseline and candidate; compare {metric}",
             cfg.validation.replay_command
         ),
-        _ => "no automatic mode applies: a human validates and approves".to_string(),
+        ValidationMode::Manual => {
+            "no automatic mode applies: a human validates and approves".to_string()
+        }
     }
 }
 

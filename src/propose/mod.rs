@@ -4,5 +4,5 @@
 pub mod edit;
 pub mod generate;
 pub mod patch;
-pub mod proposal;
+pub mod persist;
 pub mod render;

@@ -1,8 +1,8 @@
 //! Renders pull-request bodies and proposal documents from `templates/`. Text that came
 //! from logs is escaped: it is shown, never executed or rendered as markup.
 
-use super::proposal::Proposal;
 use crate::observe::Evidence;
+use crate::store::proposals::Proposal;
 
 pub const PR_BODY: &str = include_str!("../../templates/pr_body.md");
 pub const PROPOSAL_DOC: &str = include_str!("../../templates/proposal_doc.md");

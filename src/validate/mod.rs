@@ -6,8 +6,15 @@
 pub mod command;
 pub mod experiment;
 pub mod judge;
+pub mod modified;
 pub mod replay;
+mod run;
 
+pub use run::{record_failure, validate};
+
+use crate::clock::{fmt_ts, Timestamp};
+use crate::store::proposals::Proposal;
+use crate::vocab::ValidationMode;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -39,7 +46,7 @@ impl Outcome {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Validation {
     pub proposal: String,
-    pub mode: String,
+    pub mode: ValidationMode,
     pub status: Outcome,
     pub started: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -69,4 +76,36 @@ pub struct Validation {
 
 pub fn path(id: &str) -> String {
     format!("proposals/{id}/validation.json")
+}
+
+impl Validation {
+    /// A validation of `p`'s branch commit in `mode`, started now.
+    pub fn new(p: &Proposal, mode: ValidationMode, now: Timestamp) -> Validation {
+        Validation {
+            proposal: p.id.clone(),
+            mode,
+            status: Outcome::Running,
+            started: fmt_ts(now),
+            finished: None,
+            commit: p.branch_commit.clone(),
+            runs: vec![],
+            metrics_before: Default::default(),
+            metrics_after: Default::default(),
+            improvement: Default::default(),
+            target_improved: false,
+            judgment: None,
+            recommendation: String::new(),
+            extended: false,
+        }
+    }
+}
+
+/// Where one cycle left a proposal's validation.
+pub enum Step {
+    /// A verdict (PASSED, FAILED, INCONCLUSIVE, or MANUAL: a human validates).
+    Finished(Box<Validation>),
+    /// Something started or was extended (an experiment); the line says what.
+    Started(String),
+    /// An experiment is still gathering samples.
+    Waiting,
 }

@@ -353,7 +353,7 @@ fn path6_deploy_without_validation_is_refused_v1() {
     // Forge an approval without validation by editing the records as a human could.
     let text = env.record("proposals/P-0001/proposal.yaml").replace(
         "status: awaiting_approval",
-        "status: approved\napproved_by: improve (auto tier)",
+        "status: approved\napproved_by:\n  kind: tool\n  tier: auto",
     );
     crate::cycle::rewrite_record(&env, "proposals/P-0001/proposal.yaml", &text);
     let v = env
@@ -421,7 +421,7 @@ fn path6_auto_tier_formula_change_is_refused_v4() {
     assert_eq!(status_of(&env, "P-0001"), "awaiting_approval");
     let text = env.record("proposals/P-0001/proposal.yaml").replace(
         "status: awaiting_approval",
-        "status: approved\napproved_by: improve (auto tier)",
+        "status: approved\napproved_by:\n  kind: tool\n  tier: auto",
     );
     crate::cycle::rewrite_record(&env, "proposals/P-0001/proposal.yaml", &text);
     let v = env
@@ -695,7 +695,7 @@ fn a_failed_verification_restores_the_backup_state() {
 
 #[test]
 fn the_library_tells_proven_from_failed_fixes_per_pattern_and_target() {
-    use improve::learn::library::{Fix, KnownPattern, Library, Outcome};
+    use improve::store::library::{Fix, KnownPattern, Library, Outcome};
     let mut lib = Library::default();
     lib.patterns.push(KnownPattern {
         signature: "recurring_anomaly:X".into(),

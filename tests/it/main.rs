@@ -6,5 +6,7 @@ mod support;
 mod cycle;
 mod demo;
 mod health;
+mod layout;
 mod lifecycle;
+mod records;
 mod reliability;

@@ -1,13 +1,14 @@
-//! `improve check`: the invariants V1–V10 over the recorded history, each with its
-//! evidence. V1–V4 are CRITICAL: they also block the phase that would break them at
-//! run time (see `deploy::deployer::preflight`); here they are audited after the fact,
-//! which catches records edited by hand.
+//! `improve check`: the invariants V1–V10 over the recorded history, one function
+//! each, with its evidence. V1–V4 are CRITICAL: they also block the phase that would
+//! break them at run time (see `deploy::deployer::preflight`); here they are audited
+//! after the fact, which catches records edited by hand.
 
+use super::Recorded;
 use crate::config::{Config, ProposalType, Risk};
 use crate::deploy::DeployStatus;
 use crate::git::Git;
-use crate::history::Recorded;
 use crate::validate::Outcome;
+use crate::vocab::{Tier, TriggerKind};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -39,12 +40,27 @@ impl InvariantResult {
     }
 }
 
+/// Every invariant, V1 to V10.
 pub fn check(git: &Git, cfg: &Config, r: &Recorded) -> Vec<InvariantResult> {
-    let tool_deploys: Vec<_> = r.deployments.iter().filter(|d| d.tier != "human").collect();
-    let human = |by: &str| !by.starts_with("improve");
+    vec![
+        v1_validated(r),
+        v2_audited(r),
+        v3_rollback_possible(git, r),
+        v4_tier_respected(cfg, r),
+        v5_evidence(r),
+        v6_complete(r),
+        v7_confined(git, cfg, r),
+        v8_learning_record(r),
+        v9_degradation_rolled_back(cfg, r),
+        v10_meta_changes(r),
+    ]
+}
 
+/// V1: every deploy the tool made had a passing validation (or a human approved one
+/// no mode could judge).
+fn v1_validated(r: &Recorded) -> InvariantResult {
     let mut v1 = inv("V1", "no deploy without validation", true);
-    for d in &tool_deploys {
+    for d in r.deployments.iter().filter(|d| d.by_tool()) {
         v1.checked += 1;
         match r.validations.get(&d.proposal) {
             None => v1.violate(format!(
@@ -54,7 +70,7 @@ pub fn check(git: &Git, cfg: &Config, r: &Recorded) -> Vec<InvariantResult> {
             Some(v) => {
                 let ok = v.status == Outcome::Passed
                     || (matches!(v.status, Outcome::Manual | Outcome::Inconclusive)
-                        && human(&d.approved_by));
+                        && d.approved_by.is_human());
                 if !ok {
                     v1.violate(format!(
                         "{} deployed {} whose validation is {}",
@@ -66,7 +82,11 @@ pub fn check(git: &Git, cfg: &Config, r: &Recorded) -> Vec<InvariantResult> {
             }
         }
     }
+    v1
+}
 
+/// V2: the audit chain verifies and every deployment is in it.
+fn v2_audited(r: &Recorded) -> InvariantResult {
     let mut v2 = inv("V2", "no deploy without audit", true);
     for p in &r.audit_problems {
         v2.violate(format!("audit log: {p}"));
@@ -81,7 +101,11 @@ pub fn check(git: &Git, cfg: &Config, r: &Recorded) -> Vec<InvariantResult> {
             v2.violate(format!("{} has no audit entry", d.id));
         }
     }
+    v2
+}
 
+/// V3: every deployment's backup tag points where it was made, and its commit exists.
+fn v3_rollback_possible(git: &Git, r: &Recorded) -> InvariantResult {
     let mut v3 = inv("V3", "rollback always possible", true);
     for d in &r.deployments {
         if d.status == DeployStatus::Deploying {
@@ -102,7 +126,11 @@ pub fn check(git: &Git, cfg: &Config, r: &Recorded) -> Vec<InvariantResult> {
             ));
         }
     }
+    v3
+}
 
+/// V4: the config never widens AUTO, and every deployment was allowed by its tier.
+fn v4_tier_respected(cfg: &Config, r: &Recorded) -> InvariantResult {
     let mut v4 = inv("V4", "approval tier respected", true);
     if cfg
         .approval
@@ -119,8 +147,10 @@ pub fn check(git: &Git, cfg: &Config, r: &Recorded) -> Vec<InvariantResult> {
             v4.violate(format!("{} deployed unknown proposal {}", d.id, d.proposal));
             continue;
         };
-        let alone = d.tier == "auto" || d.tier == "notify";
-        if d.tier == "auto" && !(p.kind == ProposalType::ConstantTune && p.risk == Risk::Low) {
+        let tier = d.tier_name();
+        if d.tier == Some(Tier::Auto)
+            && !(p.kind == ProposalType::ConstantTune && p.risk == Risk::Low)
+        {
             v4.violate(format!(
                 "{}: {} ({}, {} risk) deployed in the AUTO tier",
                 d.id,
@@ -129,6 +159,7 @@ pub fn check(git: &Git, cfg: &Config, r: &Recorded) -> Vec<InvariantResult> {
                 p.risk.as_str()
             ));
         }
+        let alone = d.deployed_alone();
         if alone
             && (p.change.document_only
                 || matches!(
@@ -138,18 +169,22 @@ pub fn check(git: &Git, cfg: &Config, r: &Recorded) -> Vec<InvariantResult> {
                 || p.risk >= Risk::High)
         {
             v4.violate(format!(
-                "{}: {} needed a human but was deployed by the {} tier",
-                d.id, p.id, d.tier
+                "{}: {} needed a human but was deployed by the {tier} tier",
+                d.id, p.id
             ));
         }
-        if !alone && !human(&d.approved_by) {
+        if !alone && !d.approved_by.is_human() {
             v4.violate(format!(
-                "{}: {} tier deployed without a human ({})",
-                d.id, d.tier, d.approved_by
+                "{}: {tier} tier deployed without a human ({})",
+                d.id, d.approved_by
             ));
         }
     }
+    v4
+}
 
+/// V5: every actionable pattern and every proposal carries evidence.
+fn v5_evidence(r: &Recorded) -> InvariantResult {
     let mut v5 = inv("V5", "every pattern carries traceable evidence", false);
     for c in &r.cycles {
         for p in c.patterns.iter().filter(|p| p.actionable) {
@@ -169,7 +204,11 @@ pub fn check(git: &Git, cfg: &Config, r: &Recorded) -> Vec<InvariantResult> {
             v5.violate(format!("{}: no evidence", p.id));
         }
     }
+    v5
+}
 
+/// V6: every proposal is typed and complete.
+fn v6_complete(r: &Recorded) -> InvariantResult {
     let mut v6 = inv("V6", "proposals typed and complete", false);
     for p in &r.proposals {
         v6.checked += 1;
@@ -178,25 +217,32 @@ pub fn check(git: &Git, cfg: &Config, r: &Recorded) -> Vec<InvariantResult> {
             v6.violate(format!("{} lacks {}", p.id, missing.join(", ")));
         }
     }
+    v6
+}
 
+/// V7: every proposal's branch touches only `allowed_paths`, judged from the branch.
+fn v7_confined(git: &Git, cfg: &Config, r: &Recorded) -> InvariantResult {
     let mut v7 = inv("V7", "changes confined to allowed_paths", false);
     let allowed = cfg.allowed_matcher();
     for p in &r.proposals {
         v7.checked += 1;
-        if let (Ok(b), Ok(c)) = (
+        let (Ok(b), Ok(c)) = (
             git2::Oid::from_str(&p.base_commit),
             git2::Oid::from_str(&p.branch_commit),
-        ) {
-            if let Ok(paths) = git.changed_paths(b, c) {
-                for path in paths {
-                    if !allowed.is_match(&path) {
-                        v7.violate(format!("{} touches {path}, outside allowed_paths", p.id));
-                    }
-                }
+        ) else {
+            continue;
+        };
+        for path in git.changed_paths(b, c).unwrap_or_default() {
+            if !allowed.is_match(&path) {
+                v7.violate(format!("{} touches {path}, outside allowed_paths", p.id));
             }
         }
     }
+    v7
+}
 
+/// V8: every finished cycle left a learning record.
+fn v8_learning_record(r: &Recorded) -> InvariantResult {
     let mut v8 = inv("V8", "every finished cycle leaves a learning record", false);
     for c in &r.cycles {
         v8.checked += 1;
@@ -204,17 +250,22 @@ pub fn check(git: &Git, cfg: &Config, r: &Recorded) -> Vec<InvariantResult> {
             v8.violate(format!("{} has no learning record", c.cycle));
         }
     }
+    v8
+}
 
+/// V9: a deployment that degraded (twice, or once severely) was rolled back.
+fn v9_degradation_rolled_back(cfg: &Config, r: &Recorded) -> InvariantResult {
     let mut v9 = inv("V9", "degradation leads to rollback", false);
     for d in &r.deployments {
         v9.checked += 1;
-        let must = d.degraded_in_a_row >= cfg.deployment.consecutive_checks
-            || d.checks.iter().any(|c| {
-                // A check deferred because a newer deploy was reverted in the same
-                // window is not evidence against this one.
-                c.get("severe").and_then(|s| s.as_bool()) == Some(true)
-                    && c.get("deferred").and_then(|s| s.as_bool()) != Some(true)
-            });
+        // A check deferred because a newer deploy was reverted in the same window is
+        // not evidence against this one.
+        let severe = d
+            .checks
+            .iter()
+            .filter_map(|c| c.monitor())
+            .any(|c| c.severe && !c.deferred);
+        let must = d.degraded_in_a_row >= cfg.deployment.consecutive_checks || severe;
         if must
             && !matches!(
                 d.status,
@@ -224,7 +275,12 @@ pub fn check(git: &Git, cfg: &Config, r: &Recorded) -> Vec<InvariantResult> {
             v9.violate(format!("{} degraded but is {}", d.id, d.status.as_str()));
         }
     }
+    v9
+}
 
+/// V10: meta-changes at most from one cycle a day, always REQUIRE, never from a meta
+/// cycle.
+fn v10_meta_changes(r: &Recorded) -> InvariantResult {
     let mut v10 = inv(
         "V10",
         "meta-changes: at most daily, always REQUIRE, never from a meta cycle",
@@ -235,12 +291,10 @@ pub fn check(git: &Git, cfg: &Config, r: &Recorded) -> Vec<InvariantResult> {
     let mut meta_days: Vec<(String, String)> = vec![];
     for p in r.proposals.iter().filter(|p| crate::approve::is_meta(p)) {
         v10.checked += 1;
-        if p.tier.as_deref().is_some_and(|t| t != "require") {
+        if let Some(t) = p.tier.filter(|t| *t != Tier::Require) {
             v10.violate(format!(
-                "{} changes improve's own config ({}) in the {} tier",
-                p.id,
-                p.target.file,
-                p.tier.clone().unwrap_or_default()
+                "{} changes improve's own config ({}) in the {t} tier",
+                p.id, p.target.file
             ));
         }
         let day = p.created.chars().take(10).collect::<String>();
@@ -253,14 +307,15 @@ pub fn check(git: &Git, cfg: &Config, r: &Recorded) -> Vec<InvariantResult> {
         meta_days.push((day, p.cycle.clone()));
         if let Some(c) = r.cycles.iter().find(|c| c.cycle == p.cycle) {
             // `all` is vacuously true without triggers: that is not a meta cycle.
-            if !c.triggers.is_empty() && c.triggers.iter().all(|t| t.kind == "meta_check") {
+            if !c.triggers.is_empty() && c.triggers.iter().all(|t| t.kind == TriggerKind::MetaCheck)
+            {
                 v10.violate(format!("{} came from a meta cycle ({})", p.id, c.cycle));
             }
         }
     }
-    vec![v1, v2, v3, v4, v5, v6, v7, v8, v9, v10]
+    v10
 }
 
 #[cfg(test)]
-#[path = "check_tests.rs"]
+#[path = "invariants_tests.rs"]
 mod tests;

@@ -1,34 +1,18 @@
 //! APPROVE: the four tiers (DESIGN §7). AUTO deploys alone, NOTIFY deploys then tells,
 //! APPROVE and REQUIRE wait for a human (REQUIRE also for anything a config change
 //! could not widen). Config can never widen AUTO beyond low-risk constant tunes (V4):
-//! the loader refuses such a config, and this function checks again at run time.
+//! the loader refuses such a config, and `tier` checks again at run time. What the
+//! decision does to a proposal — approved, waiting, escalated, approved or rejected by
+//! a human — is in `decide`.
+
+mod decide;
+
+pub use decide::{approve, conclude, escalate_if_due, reject};
 
 use crate::config::{Config, ProposalType, Risk, CONFIG_PATH};
-use crate::propose::proposal::Proposal;
+use crate::store::proposals::Proposal;
 use crate::validate::{Outcome, Validation};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tier {
-    Auto,
-    Notify,
-    Approve,
-    Require,
-}
-
-impl Tier {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Tier::Auto => "auto",
-            Tier::Notify => "notify",
-            Tier::Approve => "approve",
-            Tier::Require => "require",
-        }
-    }
-    /// Tiers that deploy without a human.
-    pub fn deploys_alone(self) -> bool {
-        matches!(self, Tier::Auto | Tier::Notify)
-    }
-}
+use crate::vocab::Tier;
 
 /// Whether `p` touches the tool's own config (a meta-change).
 pub fn is_meta(p: &Proposal) -> bool {

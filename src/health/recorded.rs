@@ -1,21 +1,22 @@
 //! Everything on record, loaded once for `health`, `check` and `report`.
 
 use crate::audit::{self, AuditEntry};
-use crate::cycle::{self, CycleRecord};
+use crate::cycle::record::{self, CycleRecord};
 use crate::deploy::{self, Deployment};
 use crate::diagnose::patterns::History as MetricHistory;
 use crate::git::Git;
-use crate::learn::library::Library;
-use crate::propose::proposal::Proposal;
 use crate::records::Records;
+use crate::store::library::{self, Library};
+use crate::store::proposals::{self, Proposal};
 use crate::validate::Validation;
 use anyhow::Result;
+use std::collections::BTreeMap;
 
 pub struct Recorded {
     pub cycles: Vec<CycleRecord>,
     pub learning: Vec<String>,
     pub proposals: Vec<Proposal>,
-    pub validations: std::collections::BTreeMap<String, Validation>,
+    pub validations: BTreeMap<String, Validation>,
     pub deployments: Vec<Deployment>,
     pub library: Library,
     pub metrics: MetricHistory,
@@ -26,19 +27,13 @@ pub struct Recorded {
 
 impl Recorded {
     pub fn load(git: &Git, records: &Records) -> Result<Recorded> {
-        let mut cycles = vec![];
-        for name in records.list("cycles")? {
-            if let Some(c) = records.read_json::<CycleRecord>(&format!("cycles/{name}"))? {
-                cycles.push(c);
-            }
-        }
         let learning = records
             .list("learning")?
             .into_iter()
             .map(|n| n.trim_end_matches(".json").to_string())
             .collect();
-        let proposals = cycle::load_proposals(records)?;
-        let mut validations = std::collections::BTreeMap::new();
+        let proposals = proposals::load_all(records)?;
+        let mut validations = BTreeMap::new();
         for p in &proposals {
             if let Some(v) = records.read_json::<Validation>(&crate::validate::path(&p.id))? {
                 validations.insert(p.id.clone(), v);
@@ -49,12 +44,12 @@ impl Recorded {
             .map(|v| v.len())
             .unwrap_or(0);
         Ok(Recorded {
-            cycles,
+            cycles: record::load_all(records)?,
             learning,
             proposals,
             validations,
-            deployments: deploy::load_deployments(records)?,
-            library: cycle::load_library(records)?,
+            deployments: deploy::load_all(records)?,
+            library: library::load(records)?,
             metrics: MetricHistory::load(records)?,
             audit: audit::entries(git, records.tip)?,
             audit_problems: verification.problems,

@@ -4,10 +4,14 @@
 //! either wholly there or not at all, and a concurrent writer fails instead of losing
 //! data. Every Tx carries at least one audit entry (V2).
 
+pub mod state;
+
+pub use state::State;
+
 use crate::audit::{self, AuditEntry};
 use crate::clock::{fmt_ts, Timestamp};
 use crate::git::Git;
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use git2::Oid;
 use serde::{de::DeserializeOwned, Serialize};
 use std::collections::BTreeMap;
@@ -68,6 +72,15 @@ impl serde_json::ser::Formatter for RowFormatter {
     }
 }
 
+fn record_error(path: &str, line: usize, message: &str) -> anyhow::Error {
+    crate::error::Error::Record {
+        file: path.to_string(),
+        line,
+        message: message.to_string(),
+    }
+    .into()
+}
+
 /// Read access to the records branch at one tip.
 pub struct Records<'g> {
     pub git: &'g Git,
@@ -108,22 +121,33 @@ impl<'g> Records<'g> {
             .map(|b| String::from_utf8_lossy(&b).into_owned()))
     }
 
+    /// A JSON record; one that does not parse is an error naming its file and line.
     pub fn read_json<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>> {
-        match self.read(path)? {
-            Some(b) => Ok(Some(
-                serde_json::from_slice(&b).with_context(|| format!("records: {path}"))?,
-            )),
-            None => Ok(None),
-        }
+        let Some(b) = self.read(path)? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&b).map(Some).map_err(|e| {
+            record_error(
+                path,
+                e.line(),
+                &e.to_string()
+                    .replace(&format!(" at line {} column {}", e.line(), e.column()), ""),
+            )
+        })
     }
 
+    /// A YAML record; one that does not parse is an error naming its file and line.
     pub fn read_yaml<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>> {
-        match self.read(path)? {
-            Some(b) => Ok(Some(
-                serde_yaml::from_slice(&b).with_context(|| format!("records: {path}"))?,
-            )),
-            None => Ok(None),
-        }
+        let Some(b) = self.read(path)? else {
+            return Ok(None);
+        };
+        serde_yaml::from_slice(&b).map(Some).map_err(|e| {
+            let line = e.location().map(|l| l.line()).unwrap_or(0);
+            let msg = e.to_string();
+            // serde_yaml appends " at line L column C"; the error names the line itself.
+            let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+            record_error(path, line, &msg)
+        })
     }
 
     /// Names directly below `dir`, sorted.
@@ -134,6 +158,22 @@ impl<'g> Records<'g> {
         };
         v.sort();
         Ok(v)
+    }
+
+    /// One value per name under `dir` (sorted), read by `read`; a name it reads as
+    /// nothing is skipped. How a store loads all of its records.
+    pub fn read_each<T>(
+        &self,
+        dir: &str,
+        mut read: impl FnMut(&str) -> Result<Option<T>>,
+    ) -> Result<Vec<T>> {
+        let mut out = vec![];
+        for name in self.list(dir)? {
+            if let Some(t) = read(&name)? {
+                out.push(t);
+            }
+        }
+        Ok(out)
     }
 
     /// The next free id with `prefix` (`P-`, `D-`, `C-`) among the names in `dir`.
@@ -314,7 +354,7 @@ mod tests {
 
     #[test]
     fn rows_are_one_line_each_inside_pretty_objects() {
-        let state = crate::cycle::State {
+        let state = super::state::State {
             cursors: [
                 ("logs/a.jsonl", [1, 1, 7, 1], false),
                 ("logs/b.jsonl", [9, 2, 8, 9], true),
@@ -338,7 +378,7 @@ mod tests {
         assert!(text.starts_with(
             "{\n  \"cursors\": {\n    \"logs/a.jsonl\": [1,1,7,1],\n    \"logs/b.jsonl\": [9,2,8,9,true]\n  },\n  \"last_cycle\": \"C-000001\","
         ), "{text}");
-        let back: crate::cycle::State = serde_json::from_str(&text).unwrap();
+        let back: super::state::State = serde_json::from_str(&text).unwrap();
         assert_eq!(back.cursors, state.cursors);
         assert_eq!(json_rows(&Vec::<u8>::new()).unwrap(), b"[]\n");
     }

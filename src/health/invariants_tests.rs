@@ -5,7 +5,8 @@
 use super::*;
 use crate::deploy::Deployment;
 use crate::health::tests::{self as fx, baseline, tally};
-use crate::propose::proposal::Proposal;
+use crate::store::proposals::Proposal;
+use crate::vocab::{Approver, Tier, TriggerKind};
 use git2::Oid;
 use std::collections::BTreeMap;
 
@@ -119,8 +120,8 @@ fn v1_no_deploy_without_validation() {
     w.r.validations
         .insert("P-0001".into(), fx::validation("P-0001", "MANUAL"));
     violated(&w, "V1", &["D-0001", "MANUAL"]);
-    w.d().tier = "approve".into();
-    w.d().approved_by = "Ada Lovelace".into();
+    w.d().tier = Some(Tier::Approve);
+    w.d().approved_by = Approver::human("Ada Lovelace");
     holds(&w, "V1");
 }
 
@@ -163,11 +164,11 @@ fn v4_approval_tier_respected() {
     w.p().risk = Risk::Medium;
     violated(&w, "V4", &["D-0001", "P-0001", "AUTO tier"]);
     let mut w = world();
-    w.d().tier = "notify".into();
+    w.d().tier = Some(Tier::Notify);
     w.p().kind = ProposalType::FormulaChange;
     violated(&w, "V4", &["D-0001", "P-0001", "needed a human"]);
     let mut w = world();
-    w.d().tier = "approve".into();
+    w.d().tier = Some(Tier::Approve);
     violated(&w, "V4", &["D-0001", "without a human"]);
     let mut w = world();
     w.d().proposal = "P-0009".into();
@@ -232,7 +233,16 @@ fn v9_degradation_leads_to_rollback() {
     holds(&w, "V9");
     let mut w = world();
     w.d().status = DeployStatus::Monitoring;
-    w.d().checks.push(serde_json::json!({"severe": true}));
+    w.d()
+        .checks
+        .push(crate::deploy::Check::Monitor(crate::deploy::MonitorCheck {
+            ts: fx::NOW.into(),
+            cycle: "C-000002".into(),
+            degraded: vec!["efficiency".into()],
+            severe: true,
+            metrics: vec![],
+            deferred: false,
+        }));
     violated(&w, "V9", &["D-0001", "monitoring"]);
 }
 
@@ -241,7 +251,7 @@ fn meta(id: &str, cycle: &str, created: &str) -> Proposal {
     let mut p = fx::proposal(id, "awaiting_approval", None);
     p.target.file = crate::config::CONFIG_PATH.into();
     p.change.file = p.target.file.clone();
-    p.tier = Some("require".into());
+    p.tier = Some(Tier::Require);
     p.cycle = cycle.into();
     p.created = created.into();
     p
@@ -267,11 +277,11 @@ fn v10_meta_changes_daily_required_and_not_from_meta_cycles() {
     violated(&w, "V10", &["P-0004", "2026-02-01"]);
     w.r.proposals.pop();
     // Not in the REQUIRE tier.
-    w.r.proposals[1].tier = Some("approve".into());
+    w.r.proposals[1].tier = Some(Tier::Approve);
     violated(&w, "V10", &["P-0002", "approve tier"]);
-    w.r.proposals[1].tier = Some("require".into());
+    w.r.proposals[1].tier = Some(Tier::Require);
     // Triggered by a meta check alone.
-    w.r.cycles[1].triggers[0].kind = "meta_check".into();
+    w.r.cycles[1].triggers[0].kind = TriggerKind::MetaCheck;
     violated(&w, "V10", &["P-0003", "meta cycle", "C-000002"]);
     // A cycle with no recorded trigger is not a meta cycle.
     w.r.cycles[1].triggers.clear();
@@ -280,7 +290,7 @@ fn v10_meta_changes_daily_required_and_not_from_meta_cycles() {
     let mut w = world();
     let mut t = meta("P-0002", "C-000001", "2026-02-01T09:00:00Z");
     t.target.file = "improvement-data/templates/proposals.yaml".into();
-    t.tier = Some("notify".into());
+    t.tier = Some(Tier::Notify);
     w.r.proposals.push(t);
     violated(&w, "V10", &["P-0002", "notify tier"]);
 }

@@ -3,7 +3,10 @@
 //! proposed first, failed ones never again for the same pattern, and a pattern that
 //! comes back after a fix escalates one layer deeper.
 
+use super::proposals::Proposal;
 use crate::diagnose::{Layer, Pattern, PatternKind};
+use crate::records::{Records, Tx};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 pub const PATH: &str = "patterns/library.json";
@@ -63,7 +66,7 @@ pub struct Fix {
 
 impl Fix {
     /// The fix a proposal makes, with its current outcome.
-    pub fn of(p: &crate::propose::proposal::Proposal, outcome: Outcome, ts: &str) -> Fix {
+    pub fn of(p: &Proposal, outcome: Outcome, ts: &str) -> Fix {
         Fix {
             proposal: p.id.clone(),
             kind: p.kind.as_str().to_string(),
@@ -74,6 +77,31 @@ impl Fix {
             updated: ts.to_string(),
         }
     }
+}
+
+/// Loads the library (empty before the first cycle).
+pub fn load(records: &Records) -> Result<Library> {
+    Ok(records.read_json(PATH)?.unwrap_or_default())
+}
+
+/// Writes the library into `tx`.
+pub fn put(tx: &mut Tx, library: &Library) -> Result<()> {
+    tx.put_json(PATH, library)
+}
+
+/// Records the outcome of `p`'s fix into `tx`: the one way a fix's fate reaches the
+/// library outside a cycle's first commit (failed validation, deploy, stable,
+/// rollback, rejection).
+pub fn record_outcome(
+    records: &Records,
+    tx: &mut Tx,
+    p: &Proposal,
+    outcome: Outcome,
+    ts: &str,
+) -> Result<()> {
+    let mut lib = load(records)?;
+    lib.record_fix(&p.pattern.signature, Fix::of(p, outcome, ts));
+    put(tx, &lib)
 }
 
 /// Cosine similarity of two feature vectors (0 when either is empty or zero).

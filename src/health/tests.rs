@@ -1,17 +1,18 @@
 //! H1–H10 and M1–M3 over records built in memory: a healthy baseline, then one
 //! mutation per case that trips the indicator at (and just past) its documented
-//! thresholds. The fixture is shared with the invariant tests in `check_tests.rs`.
+//! thresholds. The fixture is shared with the invariant tests in `invariants_tests.rs`.
 
 use super::*;
 use crate::audit::AuditEntry;
-use crate::check::InvariantResult;
+use crate::clock::parse_ts;
 use crate::cycle::CycleRecord;
 use crate::deploy::{DeployStatus, Deployment};
 use crate::diagnose::patterns::History as MetricHistory;
 use crate::diagnose::{Pattern, PatternKind};
-use crate::learn::library::{KnownPattern, Library, Outcome};
-use crate::propose::proposal::Proposal;
+use crate::store::library::{KnownPattern, Library, Outcome};
+use crate::store::proposals::Proposal;
 use crate::validate::Validation;
+use crate::vocab::{Approver, Tier};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -57,7 +58,7 @@ pub(crate) fn cycle(id: &str, started: &str, window_s: i64, spent_ms: u64) -> Cy
     }))
 }
 
-pub(crate) fn proposal(id: &str, status: &str, approved_by: Option<&str>) -> Proposal {
+pub(crate) fn proposal(id: &str, status: &str, approved_by: Option<Approver>) -> Proposal {
     from(json!({
         "id": id, "type": "constant_tune", "title": "tune", "status": status,
         "created": ago(30.0), "cycle": "C-000001",
@@ -79,7 +80,7 @@ pub(crate) fn proposal(id: &str, status: &str, approved_by: Option<&str>) -> Pro
 pub(crate) fn deployment(id: &str, proposal: &str, status: DeployStatus) -> Deployment {
     from(json!({
         "id": id, "proposal": proposal, "status": status, "tier": "auto",
-        "approved_by": "improve (auto tier)", "branch": "main",
+        "approved_by": {"kind": "tool", "tier": "auto"}, "branch": "main",
         "backup_tag": format!("improve/backup/{id}"), "backup_commit": "",
         "deploy_tag": format!("improve/deploy/{id}"), "deploy_commit": "",
         "deployed_at": ago(30.0), "baseline": {},
@@ -145,7 +146,11 @@ pub(crate) fn baseline() -> Recorded {
     Recorded {
         cycles: vec![cycle("C-000001", &ago(1.0), 86_400, 2_000)],
         learning: vec!["C-000001".into()],
-        proposals: vec![proposal("P-0001", "stable", Some("improve (auto tier)"))],
+        proposals: vec![proposal(
+            "P-0001",
+            "stable",
+            Some(Approver::Tool { tier: Tier::Auto }),
+        )],
         validations,
         deployments: vec![deployment("D-0001", "P-0001", DeployStatus::Stable)],
         library: Library {
@@ -291,7 +296,7 @@ fn h2_deployment_success_thresholds_95_and_90() {
     // A human's own merge is not the tool's deployment.
     r.deployments = deploys(10, 2, DeployStatus::Failed);
     for d in &mut r.deployments[..2] {
-        d.tier = "human".into();
+        d.tier = None;
     }
     level(&r, "H2", Level::Healthy);
 }
@@ -410,7 +415,7 @@ fn decisions(approved: usize, rejected: usize) -> Recorded {
         r.proposals.push(proposal(
             &format!("P-1{i:03}"),
             "deployed",
-            Some("Ada Lovelace"),
+            Some(Approver::human("Ada Lovelace")),
         ));
     }
     for i in 0..rejected {
@@ -587,19 +592,4 @@ fn overall_is_the_worst_level() {
     assert_eq!(compute(&r, &all_hold(), now()).overall, Level::Warning);
     r.cycles[0].started = ago(48.0);
     assert_eq!(compute(&r, &all_hold(), now()).overall, Level::Error);
-}
-
-#[test]
-fn markdown_is_a_table_with_escaped_pipes() {
-    let mut r = baseline();
-    r.queued_triggers = 10;
-    let mut h = compute(&r, &all_hold(), now());
-    h.indicators[0].detail = "a|b".into();
-    let md = render_markdown(&h);
-    assert!(md.contains("**WARNING**"), "{md}");
-    assert!(md.contains("|---|---|---|---|---|"), "{md}");
-    assert!(md.contains("a\\|b"), "{md}");
-    assert_eq!(md.lines().filter(|l| l.starts_with("| ")).count(), 14);
-    let text = render_text(&h);
-    assert!(text.starts_with("improve health: WARNING"), "{text}");
 }

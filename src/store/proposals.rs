@@ -1,9 +1,14 @@
 //! The proposal record (`proposals/P-0007/proposal.yaml`): typed and complete (V6),
-//! with its whole history, so `improve show` can say where it stands and why.
+//! with its whole history, so `improve show` can say where it stands and why; and its
+//! branch `improve/proposal/P-0007`, created from the record and never moved after.
 
 use crate::config::{Direction, ProposalType, Risk};
 use crate::diagnose::{Layer, PatternKind};
+use crate::git::Git;
 use crate::observe::Evidence;
+use crate::records::{Records, Tx};
+use crate::vocab::{Approver, Tier, ValidationMode};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,7 +104,7 @@ pub struct TargetMetric {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ValidationPlan {
-    pub mode: String,
+    pub mode: ValidationMode,
     pub description: String,
 }
 
@@ -137,14 +142,14 @@ pub struct Proposal {
     /// Other open proposals touching the same target (E2): escalated to a human.
     #[serde(default)]
     pub conflicts: Vec<String>,
-    /// Approval tier once decided: auto, notify, approve, require.
+    /// Approval tier once decided.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tier: Option<String>,
+    pub tier: Option<Tier>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment: Option<String>,
-    /// Who approved (a human's name, or `improve (auto tier)`).
+    /// Who approved: the tool by its tier, or a human.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub approved_by: Option<String>,
+    pub approved_by: Option<Approver>,
     /// When it started waiting for a human, and when it was last escalated (E4).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub awaiting_since: Option<String>,
@@ -167,7 +172,7 @@ impl Proposal {
         if self.target_metric.name.is_empty() {
             v.push("target metric");
         }
-        if self.validation_plan.mode.is_empty() {
+        if self.validation_plan.description.is_empty() {
             v.push("validation plan");
         }
         if self.rollback_plan.is_empty() {
@@ -187,6 +192,17 @@ impl Proposal {
     pub fn dir(&self) -> String {
         format!("proposals/{}", self.id)
     }
+
+    /// Whether a human approved it (by command or by merging its branch).
+    pub fn human_approved(&self) -> bool {
+        self.approved_by.as_ref().is_some_and(Approver::is_human)
+    }
+
+    /// A document-only proposal whose branch still holds only the document (no human
+    /// has added commits to it).
+    pub fn still_a_document(&self) -> bool {
+        self.change.document_only && self.history.iter().all(|e| !e.what.contains("new commits"))
+    }
 }
 
 /// Records paths of a proposal.
@@ -203,15 +219,39 @@ pub fn branch_name(id: &str) -> String {
     format!("improve/proposal/{id}")
 }
 
-/// The validation mode for a proposal type and risk (DESIGN §6).
-pub fn validation_mode(kind: ProposalType, risk: Risk) -> &'static str {
-    match kind {
-        ProposalType::ConstantTune if risk == Risk::Low => "unit_test",
-        ProposalType::ConstantTune => "ab_test",
-        ProposalType::FormulaChange | ProposalType::ProtocolUpdate | ProposalType::SkillImprove => {
-            "shadow"
+/// Loads one proposal record.
+pub fn load(records: &Records, id: &str) -> Result<Option<Proposal>> {
+    records.read_yaml(&yaml_path(id))
+}
+
+/// Loads every proposal record, oldest first.
+pub fn load_all(records: &Records) -> Result<Vec<Proposal>> {
+    records.read_each("proposals", |id| load(records, id))
+}
+
+/// Writes the proposal record into `tx`.
+pub fn put(tx: &mut Tx, p: &Proposal) -> Result<()> {
+    tx.put_yaml(&yaml_path(&p.id), p)
+}
+
+/// Creates missing proposal branch refs from their records: right after the records
+/// commit that names them, and at the start of the next cycle when a process died in
+/// between. Never moves an existing branch: once a human has pushed to it, it is theirs.
+pub fn ensure_branches<'a>(
+    git: &Git,
+    proposals: impl IntoIterator<Item = &'a Proposal>,
+) -> Result<()> {
+    for p in proposals {
+        if !p.status.is_open() || p.branch_commit.is_empty() {
+            continue;
         }
-        ProposalType::BehaviorFix => "canary",
-        ProposalType::GraphContent => "manual",
+        if git.ref_oid(&p.branch)?.is_none() {
+            // An unreadable commit id is left for `improve check` to report; it must
+            // not stop every later cycle.
+            if let Ok(oid) = git2::Oid::from_str(&p.branch_commit) {
+                git.update_ref(&p.branch, oid, None, "improve: proposal branch")?;
+            }
+        }
     }
+    Ok(())
 }
