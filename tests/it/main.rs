@@ -8,3 +8,4 @@ mod demo;
 mod health;
 mod lifecycle;
 mod reliability;
+mod units;
