@@ -419,41 +419,35 @@ fn the_crontab_is_quiet_when_all_is_well_and_mails_failures() {
 
     // A cycle: done or queued behind another (75) mails nothing; a failure mails all.
     for rc in [0, 75] {
-        let (mail, called) = run_job(cycle, rc);
-        assert_eq!(mail, "", "cycle exit {rc} must print nothing");
-        assert!(
-            called.contains("cycle --push origin") && called.contains("-q"),
-            "{called}"
-        );
+        assert_quiet(cycle, rc, "cycle --push origin");
     }
     for rc in [1, 2, 101] {
-        let (mail, _) = run_job(cycle, rc);
-        assert!(
-            mail.contains(&format!("improve cycle exited {rc}")),
-            "{mail}"
-        );
-        assert!(
-            mail.contains("a message on stderr") && mail.contains("100% wrong"),
-            "{mail}"
-        );
+        assert_mailed(cycle, rc, "improve cycle");
     }
-
     // Health: HEALTHY or WARNING (0) mails nothing even when the command prints its
     // table; ERROR (3) or a failure mails the table and the status.
-    let (mail, called) = run_job(health, 0);
-    assert_eq!(mail, "", "health exit 0 must print nothing");
-    assert!(
-        called.contains("health") && called.contains("-q"),
-        "{called}"
-    );
+    assert_quiet(health, 0, "health");
     for rc in [3, 1, 2] {
-        let (mail, _) = run_job(health, rc);
-        assert!(
-            mail.contains(&format!("improve health exited {rc}")),
-            "{mail}"
-        );
-        assert!(mail.contains("H2   ERROR"), "{mail}");
+        assert_mailed(health, rc, "improve health");
     }
+}
+
+/// The job prints nothing (cron mails nothing) when the command exits `rc`, and it
+/// called `improve` with `args` and `-q`.
+fn assert_quiet(job: &str, rc: i32, args: &str) {
+    let (mail, called) = run_job(job, rc);
+    assert_eq!(mail, "", "exit {rc} must print nothing: {job}");
+    assert!(called.contains(args) && called.contains(" -q"), "{called}");
+}
+
+/// The job prints (cron mails) the exit status and all the command printed.
+fn assert_mailed(job: &str, rc: i32, what: &str) {
+    let (mail, _) = run_job(job, rc);
+    assert!(mail.contains(&format!("{what} exited {rc}")), "{mail}");
+    assert!(
+        mail.contains("a message on stderr") && mail.contains("H2   ERROR"),
+        "{mail}"
+    );
 }
 
 #[test]
