@@ -23,7 +23,7 @@ pub fn run(app: &App, args: Args) -> Result<i32> {
     let r = Recorded::load(&git, &records)?;
     let inv = check::check(&git, &cfg, &r);
     let h = health::compute(&r, &inv, app.now);
-    let html = report::render(&cfg, &r, &h, &git.root().display().to_string());
+    let html = report::render(&cfg, &r, &h, &git.root().display().to_string(), app.now);
     crate::fsutil::write_atomic(&args.html, html.as_bytes())?;
     app.say(format!(
         "wrote {} ({} bytes); open it in a browser",

@@ -8,4 +8,5 @@ mod demo;
 mod health;
 mod lifecycle;
 mod reliability;
+mod report;
 mod units;
