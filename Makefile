@@ -11,10 +11,12 @@ SHOT ?= target/report.png
 
 all: build
 
-# Tools the tests drive: git and python3 (the demo system's test and replay commands).
+# Tools the tests drive: git and python3 (the demo system's test and replay commands),
+# systemd-analyze (verify and security of the units in templates/systemd/).
 deps:
-	@command -v git >/dev/null 2>&1 && command -v python3 >/dev/null 2>&1 || \
-	  { apt-get update -qq && apt-get install -y -qq git python3 >/dev/null; }
+	@command -v git >/dev/null 2>&1 && command -v python3 >/dev/null 2>&1 && \
+	  command -v systemd-analyze >/dev/null 2>&1 || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq git python3 systemd >/dev/null; }
 
 # Headless Chromium for the report's browser test and the screenshot.
 browser-deps:

@@ -7,9 +7,10 @@ use improve::records::Records;
 use improve::report;
 use std::path::PathBuf;
 
-/// Write one static HTML page (no network, no scripts): health, recent cycles, open
-/// proposals with evidence, deployments and rollbacks, and charts of the guarded
-/// metrics with deploy and rollback markers.
+/// Write one static HTML page (no network, no scripts): what needs a decision first
+/// (waiting proposals with their commands, failed rollbacks, alerts), then what is
+/// being watched, then charts of the guarded metrics on a time axis with their healthy
+/// levels and labelled deploy/rollback markers, and the tables.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[arg(long, value_name = "OUT")]
@@ -23,7 +24,7 @@ pub fn run(app: &App, args: Args) -> Result<i32> {
     let r = Recorded::load(&git, &records)?;
     let inv = health::check(&git, &cfg, &r);
     let h = health::compute(&r, &inv, app.now);
-    let html = report::render(&cfg, &r, &h, &git.root().display().to_string());
+    let html = report::render(&cfg, &r, &h, &git.root().display().to_string(), app.now);
     improve::fsutil::write_atomic(&args.html, html.as_bytes())?;
     app.say(format!(
         "wrote {} ({} bytes); open it in a browser",

@@ -3,26 +3,12 @@
 //! `check` and `audit verify`; `improve demo simulate` writes numbers that follow the
 //! constants in the working tree.
 
-use assert_cmd::Command;
+use crate::support::improve_at as improve;
 use serde_json::Value;
 use std::path::Path;
 
 /// The story ends here, so its records are fresh for commands run at the same time.
 const END: &str = "2026-01-07T00:00:00Z";
-
-fn improve(now: &str) -> Command {
-    let mut c = Command::cargo_bin("improve").expect("binary built");
-    c.env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_COMMITTER_NAME", "improve-bot")
-        .env("GIT_COMMITTER_EMAIL", "bot@example.com")
-        .env_remove("IMPROVE_NOW")
-        .env_remove("IMPROVE_CRASH_AT")
-        .env_remove("RUST_LOG")
-        .arg("--now")
-        .arg(now);
-    c
-}
 
 fn git(repo: &Path, args: &[&str]) -> String {
     let out = std::process::Command::new("git")

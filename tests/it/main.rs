@@ -10,3 +10,5 @@ mod layout;
 mod lifecycle;
 mod records;
 mod reliability;
+mod report;
+mod units;

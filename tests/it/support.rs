@@ -25,6 +25,21 @@ pub fn pinned_env(cmd: &mut Proc, date: &str) {
         .env_remove("RUST_LOG");
 }
 
+/// The improve binary at `now` with a pinned environment (nothing from the machine).
+pub fn improve_at(now: &str) -> Command {
+    let mut c = Command::cargo_bin("improve").expect("binary built");
+    c.env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_COMMITTER_NAME", "improve-bot")
+        .env("GIT_COMMITTER_EMAIL", "bot@example.com")
+        .env_remove("IMPROVE_NOW")
+        .env_remove("IMPROVE_CRASH_AT")
+        .env_remove("RUST_LOG")
+        .arg("--now")
+        .arg(now);
+    c
+}
+
 pub struct Env {
     _dir: tempfile::TempDir,
     pub repo: PathBuf,
@@ -177,17 +192,8 @@ impl Env {
 
     /// The improve binary at `now`, in this repository, with a pinned environment.
     pub fn improve(&self, now: &str) -> Command {
-        let mut c = Command::cargo_bin("improve").expect("binary built");
-        c.current_dir(&self.repo)
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_COMMITTER_NAME", "improve-bot")
-            .env("GIT_COMMITTER_EMAIL", "bot@example.com")
-            .env_remove("IMPROVE_NOW")
-            .env_remove("IMPROVE_CRASH_AT")
-            .env_remove("RUST_LOG")
-            .arg("--now")
-            .arg(now);
+        let mut c = improve_at(now);
+        c.current_dir(&self.repo);
         c
     }
 
