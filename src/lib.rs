@@ -20,6 +20,7 @@ pub mod demo;
 pub mod deploy;
 pub mod diagnose;
 pub mod error;
+pub mod forge;
 pub mod fsutil;
 pub mod git;
 pub mod health;
