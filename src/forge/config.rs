@@ -134,10 +134,10 @@ impl ForgeConfig {
                 ),
             ));
         };
-        match super::http::scheme_and_host(&api) {
+        match super::proxy::scheme_and_host(&api) {
             Some((scheme, _)) if scheme == "https" => {}
             // Plain http would send the token in clear; only the loopback may.
-            Some((scheme, host)) if scheme == "http" && super::http::is_loopback(&host) => {}
+            Some((scheme, host)) if scheme == "http" && super::proxy::is_loopback(&host) => {}
             Some((scheme, _)) if scheme == "http" => {
                 return Err(problem(
                     "api",

@@ -5,7 +5,8 @@
 
 use super::body::{comment_marker, has_comment_marker, splice_section};
 use super::config::{ForgeConfig, ForgeKind};
-use super::http::{proxy_for, AuthScheme, Http, HttpOptions, Secret};
+use super::http::{AuthScheme, Http, HttpOptions, Secret};
+use super::proxy::proxy_for;
 use super::{gitea, github, gitlab, Backend, ForgeError, Pr, PrState, Result};
 
 /// A pull request the tool wants to exist.

@@ -9,6 +9,7 @@ mod github;
 mod gitlab;
 pub mod http;
 mod lifecycle;
+pub mod proxy;
 mod wire;
 
 pub use body::{
