@@ -291,14 +291,21 @@ fn validation_text(v: Option<&ValidationSummary>) -> String {
         s.push_str(&format!(": {}", escape_md(&v.reason)));
     }
     s.push('\n');
-    if v.metrics.is_empty() {
-        return s;
+    if !v.metrics.is_empty() {
+        s.push('\n');
+        s.push_str(&metric_table(&v.metrics));
     }
-    s.push_str(
-        "\n| Metric | Baseline | Candidate | Effect | Interval (candidate − baseline) | Samples | Result |\n\
+    s
+}
+
+/// Baseline against candidate, one row per metric: for the body's validation result,
+/// and for the comments on a deploy, a monitor judgment or a rollback.
+pub fn metric_table(rows: &[MetricRow]) -> String {
+    let mut s = String::from(
+        "| Metric | Baseline | Candidate | Effect | Interval (candidate − baseline) | Samples | Result |\n\
          |---|---:|---:|---:|---|---:|---|\n",
     );
-    for m in &v.metrics {
+    for m in rows {
         let effect = m
             .effect
             .filter(|e| e.is_finite())
