@@ -58,6 +58,9 @@ pub struct Config {
     /// Globs of the paths a proposal may touch (relative to the repository root).
     #[serde(default = "d::allowed_paths")]
     pub allowed_paths: Vec<String>,
+    /// The forge that hosts the repository's pull requests (optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forge: Option<crate::forge::ForgeConfig>,
     /// The target repository's root (not part of the file): hooks run there.
     #[serde(skip)]
     pub repo_root: Option<std::path::PathBuf>,
@@ -688,6 +691,11 @@ impl Config {
             .chain(self.sources.jsonl.iter().map(|s| &s.glob))
         {
             globset::Glob::new(g).map_err(|e| err("sources", e.to_string()))?;
+        }
+        if let Some(forge) = &self.forge {
+            forge
+                .check()
+                .map_err(|p| err(&format!("forge.{}", p.field), p.message))?;
         }
         Ok(())
     }

@@ -16,6 +16,7 @@ pub mod demo;
 pub mod deploy;
 pub mod diagnose;
 pub mod error;
+pub mod forge;
 pub mod fsutil;
 pub mod git;
 pub mod health;

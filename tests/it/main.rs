@@ -5,6 +5,8 @@ mod support;
 
 mod cycle;
 mod demo;
+mod fake_forge;
+mod forge;
 mod health;
 mod layout;
 mod lifecycle;
