@@ -346,7 +346,7 @@ pub fn metric_table(rows: &[MetricRow]) -> String {
 fn tier_text(p: &Proposal, tier: Option<&TierSummary>) -> String {
     let (name, why) = match tier {
         Some(t) => (Some(t.tier.as_str()), Some(t.why.as_str())),
-        None => (p.tier.as_deref(), None),
+        None => (p.tier.map(|t| t.as_str()), None),
     };
     let metric = code_span(&p.target_metric.name);
     let watch = format!(
@@ -415,7 +415,7 @@ pub fn pr_body_with(
         "validation",
         format!(
             "{}: {}",
-            code_span(&p.validation_plan.mode),
+            code_span(p.validation_plan.mode.as_str()),
             escape_md(&p.validation_plan.description)
         ),
     ));

@@ -12,7 +12,7 @@ const LAYERS: &[&[&str]] = &[
     &[
         "clock", "error", "fsutil", "stats", "crash", "lock", "vocab",
     ],
-    &["git"],
+    &["git", "forge"],
     &["config"],
     &["audit"],
     &["observe"],
