@@ -13,8 +13,10 @@ use std::path::Path;
 const INPUTS: usize = 10_000;
 static FIRST_PANIC: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
 
-const BASES: [&str; 6] = [
+const BASES: [&str; 8] = [
     include_str!("fixtures/constants.py"),
+    include_str!("fixtures/exploration.py"),
+    include_str!("fixtures/subentity.py"),
     "steps:\n  explore:\n    timeout: 30 # s\n    w: {a: 1, b: [0.5, 2]}\n- x\nlist:\n- name: a\n  v: '3'\n",
     "[scoring]\nsemantic = 0.6\npolarity = { supports = 0.2 }\n[[steps]]\ntimeout = 30\narr = [\n 1,\n 2,\n]\ns = \"\"\"\nx = 1\n\"\"\"\n",
     "{\"a\": {\"b\": [1, 2.5, true, \"x\"]}, \"c\": null, \"d\": -1e-3}\n",
@@ -22,7 +24,17 @@ const BASES: [&str; 6] = [
     crate::config::DEFAULT_CONFIG,
 ];
 
-const NAMES: [&str; 22] = [
+const NAMES: [&str; 32] = [
+    "ExplorationConfig.timeout_s",
+    "ExplorationConfig.Limits.HARD_CAP",
+    "SubEntity.is_fatigued(threshold)",
+    "ExplorationRunner.explore(timeout)",
+    "run(timeout)",
+    "is_fatigued(window)",
+    "A.B.C(x)",
+    "f(",
+    "a.(x)",
+    "Tiny.SIZE[0]",
     "INTENTION_WEIGHT",
     "LINK_FACTORS['supports']",
     "STATE_MULTIPLIER[SubEntityState.SEEKING]",
