@@ -174,17 +174,24 @@ impl Resolver<'_> {
             .collect()
     }
 
-    /// One definition, or an error naming all of them (or what else has the name).
-    fn one(
+    /// The one statement in `scope` that `pred` accepts, or an error naming every
+    /// candidate (or, when there is none, what else is called `name`).
+    fn definition(
         &self,
-        hits: Vec<usize>,
-        what: &str,
         scope: Option<usize>,
-        hints: String,
+        name: &str,
+        what: &str,
+        pred: impl Fn(&Stmt) -> bool,
     ) -> Result<usize> {
+        let hits = self.in_scope(scope, pred);
         match hits.as_slice() {
             [one] => Ok(*one),
-            [] => bail!("no {what} {}{}{hints}", self.where_(scope), self.in_file()),
+            [] => bail!(
+                "no {what} {}{}{}",
+                self.where_(scope),
+                self.in_file(),
+                self.hints(scope, name)
+            ),
             many => {
                 let conditional = many.iter().any(|&s| self.stmts[s].conditional);
                 bail!(
@@ -231,23 +238,13 @@ impl Resolver<'_> {
     }
 
     fn class(&self, scope: Option<usize>, name: &str) -> Result<usize> {
-        let hits = self.in_scope(scope, |s| s.head == Head::Class(name.into()));
-        let hints = if hits.is_empty() {
-            self.hints(scope, name)
-        } else {
-            String::new()
-        };
-        self.one(hits, &format!("class `{name}`"), scope, hints)
+        let what = format!("class `{name}`");
+        self.definition(scope, name, &what, |s| s.head == Head::Class(name.into()))
     }
 
     fn function(&self, scope: Option<usize>, name: &str) -> Result<usize> {
-        let hits = self.in_scope(scope, |s| s.head == Head::Def(name.into()));
-        let hints = if hits.is_empty() {
-            self.hints(scope, name)
-        } else {
-            String::new()
-        };
-        self.one(hits, &format!("function `{name}`"), scope, hints)
+        let what = format!("function `{name}`");
+        self.definition(scope, name, &what, |s| s.head == Head::Def(name.into()))
     }
 
     /// Index of the first value token if `s` is `NAME = ...` or `NAME: ann = ...`.
@@ -267,15 +264,10 @@ impl Resolver<'_> {
     }
 
     fn assignment(&self, scope: Option<usize>, name: &str) -> Result<(usize, usize)> {
-        let hits = self.in_scope(scope, |s| {
+        let what = format!("assignment to `{name}`");
+        let at = self.definition(scope, name, &what, |s| {
             s.head == Head::Simple && self.assigns(s, name).is_some()
-        });
-        let hints = if hits.is_empty() {
-            self.hints(scope, name)
-        } else {
-            String::new()
-        };
-        let at = self.one(hits, &format!("assignment to `{name}`"), scope, hints)?;
+        })?;
         let value_at = self.assigns(&self.stmts[at], name).unwrap_or(0);
         Ok((at, value_at))
     }

@@ -41,12 +41,6 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Line>> {
     let mut line_start = 0;
     let mut depth = 0usize;
     let mut i = 0;
-    let push = |cur: &mut Vec<Tok>, indent: &mut usize, line_start: usize, tok: Tok| {
-        if cur.is_empty() {
-            *indent = tok.span.start - line_start;
-        }
-        cur.push(tok);
-    };
     while i < b.len() {
         let c = b[i];
         match c {
@@ -72,41 +66,14 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Line>> {
             }
             b'\'' | b'"' => {
                 let end = string_end(b, i, i)?;
-                push(
-                    &mut cur,
-                    &mut indent,
-                    line_start,
-                    Tok {
-                        kind: Kind::Str,
-                        span: i..end,
-                    },
-                );
+                push(&mut cur, &mut indent, line_start, Kind::Str, i..end);
                 i = end;
             }
-            b'0'..=b'9' => {
+            c if c.is_ascii_digit()
+                || (c == b'.' && b.get(i + 1).is_some_and(u8::is_ascii_digit)) =>
+            {
                 let end = number_end(b, i);
-                push(
-                    &mut cur,
-                    &mut indent,
-                    line_start,
-                    Tok {
-                        kind: Kind::Number,
-                        span: i..end,
-                    },
-                );
-                i = end;
-            }
-            b'.' if b.get(i + 1).is_some_and(u8::is_ascii_digit) => {
-                let end = number_end(b, i);
-                push(
-                    &mut cur,
-                    &mut indent,
-                    line_start,
-                    Tok {
-                        kind: Kind::Number,
-                        span: i..end,
-                    },
-                );
+                push(&mut cur, &mut indent, line_start, Kind::Number, i..end);
                 i = end;
             }
             c if c == b'_' || c.is_ascii_alphabetic() || c >= 0x80 => {
@@ -122,26 +89,10 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Line>> {
                     && matches!(b.get(end), Some(b'\'' | b'"'));
                 if is_prefix {
                     let send = string_end(b, end, i)?;
-                    push(
-                        &mut cur,
-                        &mut indent,
-                        line_start,
-                        Tok {
-                            kind: Kind::Str,
-                            span: i..send,
-                        },
-                    );
+                    push(&mut cur, &mut indent, line_start, Kind::Str, i..send);
                     i = send;
                 } else {
-                    push(
-                        &mut cur,
-                        &mut indent,
-                        line_start,
-                        Tok {
-                            kind: Kind::Name,
-                            span: i..end,
-                        },
-                    );
+                    push(&mut cur, &mut indent, line_start, Kind::Name, i..end);
                     i = end;
                 }
             }
@@ -159,15 +110,7 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Line>> {
                     b')' | b']' | b'}' => depth = depth.saturating_sub(1),
                     _ => {}
                 }
-                push(
-                    &mut cur,
-                    &mut indent,
-                    line_start,
-                    Tok {
-                        kind: Kind::Op,
-                        span: i..i + len,
-                    },
-                );
+                push(&mut cur, &mut indent, line_start, Kind::Op, i..i + len);
                 i += len;
             }
         }
@@ -176,6 +119,14 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Line>> {
         lines.push(Line { indent, toks: cur });
     }
     Ok(lines)
+}
+
+/// Adds a token to the logical line; the first token sets the line's indentation.
+fn push(cur: &mut Vec<Tok>, indent: &mut usize, line_start: usize, kind: Kind, span: Range<usize>) {
+    if cur.is_empty() {
+        *indent = span.start - line_start;
+    }
+    cur.push(Tok { kind, span });
 }
 
 /// End of the string literal whose opening quote is at `q` (token starts at `start`).
