@@ -2,6 +2,7 @@
 //! `change.patch` and a pull-request body. Editors keep every other byte alone.
 
 pub mod edit;
+pub mod formula;
 pub mod generate;
 pub mod patch;
 pub mod persist;

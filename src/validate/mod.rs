@@ -4,6 +4,7 @@
 //! keeps its numbers in `proposals/P-N/validation.json`.
 
 pub mod command;
+pub mod decision_replay;
 pub mod experiment;
 pub mod judge;
 pub mod modified;

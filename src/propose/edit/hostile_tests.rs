@@ -1,11 +1,13 @@
 //! Deterministic hostile-input test: seeded mutations of realistic files (truncation,
 //! byte flips, huge numbers, deep nesting, invalid names) through every editor, the
-//! patch functions and the config loader. Errors are fine; a panic is a failure.
+//! formula editor, the patch functions and the config loader. Errors are fine; a panic
+//! is a failure.
 //! Writes the count to target/test-summary/editors.txt.
 
 use super::markdown::upsert_section;
 use super::{find, replace, tune, Format, Value};
 use crate::config::Config;
+use crate::propose::formula::link_score_exponent;
 use crate::propose::patch::{apply, reverse, unified_diff};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
@@ -13,8 +15,11 @@ use std::path::Path;
 const INPUTS: usize = 10_000;
 static FIRST_PANIC: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
 
-const BASES: [&str; 6] = [
+const BASES: [&str; 9] = [
     include_str!("fixtures/constants.py"),
+    include_str!("../fixtures/link_scoring.py"),
+    include_str!("fixtures/exploration.py"),
+    include_str!("fixtures/subentity.py"),
     "steps:\n  explore:\n    timeout: 30 # s\n    w: {a: 1, b: [0.5, 2]}\n- x\nlist:\n- name: a\n  v: '3'\n",
     "[scoring]\nsemantic = 0.6\npolarity = { supports = 0.2 }\n[[steps]]\ntimeout = 30\narr = [\n 1,\n 2,\n]\ns = \"\"\"\nx = 1\n\"\"\"\n",
     "{\"a\": {\"b\": [1, 2.5, true, \"x\"]}, \"c\": null, \"d\": -1e-3}\n",
@@ -22,7 +27,17 @@ const BASES: [&str; 6] = [
     crate::config::DEFAULT_CONFIG,
 ];
 
-const NAMES: [&str; 22] = [
+const NAMES: [&str; 32] = [
+    "ExplorationConfig.timeout_s",
+    "ExplorationConfig.Limits.HARD_CAP",
+    "SubEntity.is_fatigued(threshold)",
+    "ExplorationRunner.explore(timeout)",
+    "run(timeout)",
+    "is_fatigued(window)",
+    "A.B.C(x)",
+    "f(",
+    "a.(x)",
+    "Tiny.SIZE[0]",
     "INTENTION_WEIGHT",
     "LINK_FACTORS['supports']",
     "STATE_MULTIPLIER[SubEntityState.SEEKING]",
@@ -135,6 +150,11 @@ fn exercise(r: &mut Rng, base: &str, input: &str) -> u64 {
             let _ = tune(format, input, name, new);
         });
     }
+    guard(&mut || {
+        let factor = ["sibling_divergence", "self_novelty", "x", ""][r.below(4)];
+        let _ = link_score_exponent("f.py", input, factor, new);
+        let _ = link_score_exponent("f.py", input, factor, 1.5);
+    });
     guard(&mut || {
         let quoted: Vec<String> = input.lines().take(5).map(String::from).collect();
         let _ = upsert_section(input, name, "body", &quoted);

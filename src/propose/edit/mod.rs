@@ -108,6 +108,15 @@ pub fn find(format: Format, src: &str, name: &str) -> Result<Literal> {
     }
 }
 
+/// `find`, with errors that name `file`; for Python every candidate of an ambiguous or
+/// missing target is named as `file:line`.
+pub fn find_in(format: Format, file: &str, src: &str, name: &str) -> Result<Literal> {
+    match format {
+        Format::Python => python::find_in(src, name, file),
+        _ => find(format, src, name).map_err(|e| anyhow::anyhow!("{file}: {e:#}")),
+    }
+}
+
 /// Replaces the literal's bytes with `new` rendered in the literal's style (int stays
 /// int: error if new is not integral; float keeps at least its decimal places, adding
 /// only as many as needed to show the new value to 4 significant digits; quoted stays
@@ -137,7 +146,21 @@ pub fn replace(src: &str, lit: &Literal, new: &Value) -> Result<String> {
 
 /// find + replace for a number; returns (new_src, old_value).
 pub fn tune(format: Format, src: &str, name: &str, new: f64) -> Result<(String, Value)> {
-    let lit = find(format, src, name)?;
+    tune_lit(find(format, src, name)?, src, name, new)
+}
+
+/// `tune`, with errors that name `file` (see `find_in`).
+pub fn tune_in(
+    format: Format,
+    file: &str,
+    src: &str,
+    name: &str,
+    new: f64,
+) -> Result<(String, Value)> {
+    tune_lit(find_in(format, file, src, name)?, src, name, new)
+}
+
+fn tune_lit(lit: Literal, src: &str, name: &str, new: f64) -> Result<(String, Value)> {
     if lit.value.as_f64().is_none() {
         bail!(
             "`{name}` (line {}) is {}, not a number: it cannot be tuned",

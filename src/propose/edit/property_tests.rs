@@ -69,8 +69,68 @@ fn python(r: &mut Rng) -> (String, String) {
     src.push_str(&r.number());
     src.push_str("}\n\ndef f():\n    W0 = 7\n    return {'timeout': 1}\n");
     names.push("STATE[State.MERGING]".into());
+    python_classes(r, &mut src, &mut names);
     let target = names[r.below(names.len())].clone();
     (src, target)
+}
+
+/// Dataclass fields, class attributes, a nested class, keyword defaults of a method and
+/// of a function (one line or many), with namesakes in docstrings, comments, strings,
+/// function bodies and another class.
+fn python_classes(r: &mut Rng, src: &mut String, names: &mut Vec<String>) {
+    let ann = |r: &mut Rng, t: &'static str| if r.below(2) == 0 { t } else { "" };
+    let comment = |r: &mut Rng| r.pick(&["", "  # timeout: float = 1.0", " # x"]);
+    let class = r.pick(&["Cfg", "ExplorationConfig"]);
+    src.push_str(&format!("\n\n@dataclass\nclass {class}:\n"));
+    src.push_str(
+        "    \"\"\"Config.\n\n    timeout: float = 9.9 is a docstring decoy.\n    \"\"\"\n",
+    );
+    for k in KEYS.iter().take(1 + r.below(KEYS.len())) {
+        src.push_str(&format!("    # {k} = 4.4\n"));
+        let a = ann(r, ": float");
+        let (n, c) = (r.number(), comment(r));
+        src.push_str(&format!("    {k}{a} = {n}{c}\n"));
+        names.push(format!("{class}.{k}"));
+    }
+    src.push_str(
+        "    note: str = \"timeout: int = 3\"\n    items: list = field(default_factory=list)\n",
+    );
+    src.push_str(&format!(
+        "\n    class Inner:\n        ratio = {}\n",
+        r.number()
+    ));
+    names.push(format!("{class}.Inner.ratio"));
+    let (w, k) = (r.number(), r.below(500));
+    let sig = if r.below(2) == 0 {
+        format!(
+            "self, a, w{} = {w}, *args, k{} = {k}, **kw",
+            ann(r, ": float"),
+            ann(r, ": int")
+        )
+    } else {
+        format!(
+            "\n        self,\n        a,\n        w{} = {w},{}\n        *args,\n        k{} = {k},\n        **kw,\n    ",
+            ann(r, ": float"),
+            comment(r),
+            ann(r, ": int")
+        )
+    };
+    src.push_str(&format!(
+        "\n    def method({sig}):\n        \"\"\"method(w=3.0) decoy\"\"\"\n        timeout = 5\n        return a\n"
+    ));
+    names.push(format!("{class}.method(w)"));
+    names.push(format!("{class}.method(k)"));
+    src.push_str(
+        "\n\nclass Other:\n    timeout = 0.5\n\n    def method(self, w=0.25, k=2):\n        pass\n",
+    );
+    let (rate, limit) = (r.number(), r.number());
+    src.push_str(&format!(
+        "\n\nasync def func(\n    x,\n    rate{} = {rate},{}\n    *,\n    limit={limit},\n):\n    depth = 1\n    return func(x, rate=0.1)\n",
+        ann(r, ": float"),
+        comment(r)
+    ));
+    names.push("func(rate)".into());
+    names.push("func(limit)".into());
 }
 
 fn yaml(r: &mut Rng) -> (String, String) {

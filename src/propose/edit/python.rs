@@ -1,31 +1,48 @@
-//! Locates module-level constants in Python source: `NAME = 0.25`, `NAME: float = 0.25`
-//! and entries of module-level dict literals (`LINK_FACTORS['supports']`,
-//! `STATE_MULTIPLIER[SubEntityState.SEEKING]`). A small tokenizer keeps comments,
-//! strings, docstrings and indented code from ever matching.
+//! Locates the literals a Python system keeps its tunables in: module constants
+//! (`NAME = 0.25`, `NAME: float = 0.25`), dict entries (`STATE_MULTIPLIER[State.SEEKING]`),
+//! class-body fields and attributes (`ExplorationConfig.timeout_s`, `Outer.Inner.X`) and
+//! keyword defaults (`SubEntity.is_fatigued(threshold)`, `explore(timeout)`). A tokenizer
+//! and a tree of blocks keep comments, strings, docstrings and other scopes from matching.
+
+#[path = "python_tokens.rs"]
+pub(crate) mod tokens;
 
 use super::render::number_value;
 use super::{Literal, Value};
 use anyhow::{bail, Context, Result};
-use std::ops::Range;
+use tokens::{tokenize, Kind, Tok};
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Kind {
-    Name,
-    Number,
-    Str,
-    Op,
+/// What a statement opens, if it opens a block.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Head {
+    Simple,
+    Class(String),
+    Def(String),
+    /// if/elif/else/for/while/try/except/finally/with/match/case: transparent for
+    /// names, but what is defined inside is defined only conditionally.
+    Block,
 }
 
-#[derive(Debug, Clone)]
-struct Tok {
-    kind: Kind,
-    span: Range<usize>,
+/// One statement: a logical line split at `;` and after a block header's colon.
+pub(crate) struct Stmt {
+    pub toks: Vec<Tok>,
+    pub head: Head,
+    /// The class or function whose namespace the statement is in (None: the module).
+    pub scope: Option<usize>,
+    /// Inside an if/for/try/... block within that namespace.
+    pub conditional: bool,
 }
 
-/// One logical line: tokens up to a newline outside brackets.
-struct Line {
-    indent: usize,
-    toks: Vec<Tok>,
+/// The requested name: `A.B.attr[key]...` or `A.func(param)`.
+struct Target {
+    classes: Vec<String>,
+    last: String,
+    what: What,
+}
+
+enum What {
+    Value(Vec<Key>),
+    Param(String),
 }
 
 /// A key inside `[...]` of the requested name.
@@ -35,57 +52,516 @@ enum Key {
     Expr(String),
 }
 
+/// Finds the literal `name` in `src`; errors say "line N".
 pub fn find(src: &str, name: &str) -> Result<Literal> {
-    let (base, keys) = parse_name(name)?;
-    let lines = tokenize(src)?;
-    let text = |t: &Tok| &src[t.span.clone()];
-    let mut found = Vec::new();
-    let mut indented = Vec::new();
-    for line in &lines {
-        let toks = &line.toks;
-        if toks.first().map(text) != Some(base.as_str()) || toks[0].kind != Kind::Name {
-            continue;
+    find_in(src, name, "")
+}
+
+/// Finds the literal `name` in `src`, the text of `file`; errors name every candidate
+/// as `file:line` (or "line N" when `file` is empty).
+pub fn find_in(src: &str, name: &str, file: &str) -> Result<Literal> {
+    let target = parse_name(name)?;
+    let stmts = statements(src).map_err(|e| match file {
+        "" => e,
+        _ => anyhow::anyhow!("{file}: {e:#}"),
+    })?;
+    let r = Resolver {
+        src,
+        file,
+        stmts: &stmts,
+    };
+    let mut scope = None;
+    for class in &target.classes {
+        scope = Some(r.class(scope, class)?);
+    }
+    match &target.what {
+        What::Value(keys) => {
+            let (at, value_at) = r.assignment(scope, &target.last)?;
+            let mut value = &stmts[at].toks[value_at..];
+            let mut path = name[..name.find('[').unwrap_or(name.len())]
+                .trim()
+                .to_string();
+            for key in keys {
+                value = r.dict_entry(value, key, &path)?;
+                path.push_str(&format!("[{}]", show_key(key)));
+            }
+            let value = field_default(src, value).unwrap_or(value);
+            r.literal(value, &path)
         }
-        let Some(value_at) = assignment_value(src, toks) else {
-            continue;
-        };
-        if line.indent > 0 {
-            indented.push(super::line_at(src, toks[0].span.start));
-        } else {
-            found.push((toks, value_at));
+        What::Param(param) => {
+            let def = r.function(scope, &target.last)?;
+            r.param_default(def, param, name.trim())
         }
     }
-    let total = src.lines().count();
-    let (toks, value_at) = match found.as_slice() {
-        [] => {
-            let mut msg = format!("no module-level assignment to `{base}` in {total} lines");
-            if !indented.is_empty() {
-                msg.push_str(&format!(
-                    " (indented assignments ignored at lines {})",
-                    join(&indented)
-                ));
-            }
-            bail!(msg);
+}
+
+/// Names files and lines in errors.
+struct Resolver<'a> {
+    src: &'a str,
+    file: &'a str,
+    stmts: &'a [Stmt],
+}
+
+impl Resolver<'_> {
+    fn text(&self, t: &Tok) -> &str {
+        &self.src[t.span.clone()]
+    }
+
+    fn line(&self, stmt: usize) -> usize {
+        self.stmts[stmt]
+            .toks
+            .first()
+            .map_or(0, |t| super::line_at(self.src, t.span.start))
+    }
+
+    /// `file:12` or `line 12`.
+    fn at(&self, line: usize) -> String {
+        if self.file.is_empty() {
+            format!("line {line}")
+        } else {
+            format!("{}:{line}", self.file)
         }
-        [one] => *one,
-        many => {
-            let at: Vec<usize> = many
-                .iter()
-                .map(|(t, _)| super::line_at(src, t[0].span.start))
-                .collect();
+    }
+
+    /// `file:3, file:9` or `lines 3, 9`.
+    fn at_all(&self, stmts: &[usize]) -> String {
+        let lines: Vec<usize> = stmts.iter().map(|&s| self.line(s)).collect();
+        if self.file.is_empty() {
+            let s = if lines.len() == 1 { "" } else { "s" };
+            format!("line{s} {}", join(&lines))
+        } else {
+            let all: Vec<String> = lines.iter().map(|&l| self.at(l)).collect();
+            all.join(", ")
+        }
+    }
+
+    /// ` in file (N lines)` or ` (N lines)`.
+    fn in_file(&self) -> String {
+        let total = self.src.lines().count();
+        if self.file.is_empty() {
+            format!(" ({total} lines)")
+        } else {
+            format!(" in {} ({total} lines)", self.file)
+        }
+    }
+
+    /// `A.B.f` for a namespace.
+    fn qualified(&self, scope: Option<usize>) -> String {
+        let mut names = Vec::new();
+        let mut at = scope;
+        while let Some(s) = at {
+            match &self.stmts[s].head {
+                Head::Class(n) | Head::Def(n) => names.push(n.as_str()),
+                _ => {}
+            }
+            at = self.stmts[s].scope;
+        }
+        names.reverse();
+        names.join(".")
+    }
+
+    fn where_(&self, scope: Option<usize>) -> String {
+        match scope.map(|s| &self.stmts[s].head) {
+            None => "at module level".into(),
+            Some(Head::Def(_)) => format!("in function `{}`", self.qualified(scope)),
+            Some(_) => format!("in class `{}`", self.qualified(scope)),
+        }
+    }
+
+    fn in_scope(&self, scope: Option<usize>, pred: impl Fn(&Stmt) -> bool) -> Vec<usize> {
+        (0..self.stmts.len())
+            .filter(|&i| self.stmts[i].scope == scope && pred(&self.stmts[i]))
+            .collect()
+    }
+
+    /// The one statement in `scope` that `pred` accepts, or an error naming every
+    /// candidate (or, when there is none, what else is called `name`).
+    fn definition(
+        &self,
+        scope: Option<usize>,
+        name: &str,
+        what: &str,
+        pred: impl Fn(&Stmt) -> bool,
+    ) -> Result<usize> {
+        let hits = self.in_scope(scope, pred);
+        match hits.as_slice() {
+            [one] => Ok(*one),
+            [] => bail!(
+                "no {what} {}{}{}",
+                self.where_(scope),
+                self.in_file(),
+                self.hints(scope, name)
+            ),
+            many => {
+                let conditional = many.iter().any(|&s| self.stmts[s].conditional);
+                bail!(
+                    "{what} is defined {} times {} ({}){}: ambiguous",
+                    many.len(),
+                    self.where_(scope),
+                    self.at_all(many),
+                    if conditional {
+                        ", some under if/try/for blocks"
+                    } else {
+                        ""
+                    }
+                )
+            }
+        }
+    }
+
+    /// What else is called `name`: other kinds in `scope`, the same name elsewhere.
+    fn hints(&self, scope: Option<usize>, name: &str) -> String {
+        let mut notes = Vec::new();
+        for (i, s) in self.stmts.iter().enumerate() {
+            let kind = match &s.head {
+                Head::Class(n) if n == name => "a class",
+                Head::Def(n) if n == name => "a function",
+                Head::Simple if self.assigns(s, name).is_some() => "assigned",
+                Head::Simple if self.declares(s, name) => "declared without a value",
+                _ => continue,
+            };
+            let place = if s.scope == scope {
+                String::new()
+            } else {
+                format!(" {}", self.where_(s.scope))
+            };
+            notes.push(format!("{kind} at {}{place}", self.at(self.line(i))));
+            if notes.len() == 5 {
+                break;
+            }
+        }
+        if notes.is_empty() {
+            String::new()
+        } else {
+            format!("; `{name}` is {}", notes.join(", "))
+        }
+    }
+
+    fn class(&self, scope: Option<usize>, name: &str) -> Result<usize> {
+        let what = format!("class `{name}`");
+        self.definition(scope, name, &what, |s| s.head == Head::Class(name.into()))
+    }
+
+    fn function(&self, scope: Option<usize>, name: &str) -> Result<usize> {
+        let what = format!("function `{name}`");
+        self.definition(scope, name, &what, |s| s.head == Head::Def(name.into()))
+    }
+
+    /// Index of the first value token if `s` is `NAME = ...` or `NAME: ann = ...`.
+    fn assigns(&self, s: &Stmt, name: &str) -> Option<usize> {
+        let first = s.toks.first()?;
+        if first.kind != Kind::Name || self.text(first) != name {
+            return None;
+        }
+        assignment_value(self.src, &s.toks)
+    }
+
+    /// `NAME: ann` without a value (a dataclass field without a default).
+    fn declares(&self, s: &Stmt, name: &str) -> bool {
+        matches!(s.toks.as_slice(), [n, c, ..] if n.kind == Kind::Name && self.text(n) == name
+            && c.kind == Kind::Op && self.text(c) == ":")
+            && assignment_value(self.src, &s.toks).is_none()
+    }
+
+    fn assignment(&self, scope: Option<usize>, name: &str) -> Result<(usize, usize)> {
+        let what = format!("assignment to `{name}`");
+        let at = self.definition(scope, name, &what, |s| {
+            s.head == Head::Simple && self.assigns(s, name).is_some()
+        })?;
+        let value_at = self.assigns(&self.stmts[at], name).unwrap_or(0);
+        Ok((at, value_at))
+    }
+
+    /// The default of `param` in the signature of the `def` statement `def`.
+    fn param_default(&self, def: usize, param: &str, path: &str) -> Result<Literal> {
+        let toks = &self.stmts[def].toks;
+        let line = self.at(self.line(def));
+        let op = |t: &Tok, s: &str| t.kind == Kind::Op && self.text(t) == s;
+        let open = toks
+            .iter()
+            .position(|t| op(t, "("))
+            .with_context(|| format!("`{path}`: the signature at {line} has no `(`"))?;
+        let mut depth = 0i32;
+        let mut close = None;
+        for (i, t) in toks.iter().enumerate().skip(open) {
+            if t.kind != Kind::Op {
+                continue;
+            }
+            match self.text(t) {
+                "(" | "[" | "{" => depth += 1,
+                ")" | "]" | "}" => {
+                    depth -= 1;
+                    if depth == 0 {
+                        close = Some(i);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let close =
+            close.with_context(|| format!("`{path}`: the signature at {line} is not closed"))?;
+        let mut names = Vec::new();
+        let mut hits = Vec::new();
+        for piece in split_top(self.src, &toks[open + 1..close], ",") {
+            let piece = match piece {
+                [s, rest @ ..] if op(s, "*") || op(s, "**") => rest,
+                p => p,
+            };
+            let Some(first) = piece.first().filter(|t| t.kind == Kind::Name) else {
+                continue; // a bare `*` or `/`
+            };
+            let name = self.text(first);
+            names.push(name);
+            if name == param {
+                let before_eq = split_top(self.src, piece, "=")[0].len();
+                hits.push(piece.get(before_eq + 1..));
+            }
+        }
+        let func = self.qualified(Some(def));
+        match hits.as_slice() {
+            [Some(default)] => self.literal(default, path),
+            [None] => bail!("parameter `{param}` of `{func}` ({line}) has no default value"),
+            [] => bail!(
+                "`{func}` ({line}) has no parameter `{param}` (its parameters: {})",
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            ),
+            _ => bail!("parameter `{param}` appears twice in `{func}` ({line}): ambiguous"),
+        }
+    }
+
+    /// The value tokens of `key` inside the dict literal `toks` (`{ ... }`).
+    fn dict_entry<'t>(&self, toks: &'t [Tok], key: &Key, path: &str) -> Result<&'t [Tok]> {
+        let src = self.src;
+        let line = toks
+            .first()
+            .map_or(0, |t| super::line_at(src, t.span.start));
+        let is_dict = toks.len() >= 2
+            && toks[0].kind == Kind::Op
+            && self.text(&toks[0]) == "{"
+            && toks.last().map(|t| self.text(t)) == Some("}");
+        if !is_dict {
+            let shown: Vec<&str> = toks.iter().map(|t| self.text(t)).collect();
             bail!(
-                "`{base}` is assigned at module level more than once (lines {}): ambiguous",
-                join(&at)
+                "`{path}` ({}) is not a dict literal: `{}`",
+                self.at(line),
+                shown.join(" ")
             );
         }
-    };
-    let mut value = &toks[value_at..];
-    let mut path = base.clone();
-    for key in &keys {
-        value = dict_entry(src, value, key, &path)?;
-        path.push_str(&format!("[{}]", show_key(key)));
+        let mut hits = Vec::new();
+        let mut keys_seen = 0;
+        for entry in split_top(src, &toks[1..toks.len() - 1], ",") {
+            let parts = split_top(src, entry, ":");
+            if parts.len() < 2 {
+                continue;
+            }
+            keys_seen += 1;
+            if key_matches(src, parts[0], key) {
+                let colon = parts[0].len();
+                hits.push(&entry[colon + 1..]);
+            }
+        }
+        let end_line = toks.last().map_or(0, |t| super::line_at(src, t.span.start));
+        let lines = if self.file.is_empty() {
+            format!("lines {line}-{end_line}")
+        } else {
+            format!("{}:{line}-{end_line}", self.file)
+        };
+        match hits.as_slice() {
+            [] => bail!(
+                "key {} not found in dict `{path}` ({lines}, {keys_seen} keys)",
+                show_key(key)
+            ),
+            [one] => Ok(one),
+            _ => bail!(
+                "key {} appears {} times in dict `{path}` ({}): ambiguous",
+                show_key(key),
+                hits.len(),
+                self.at(line)
+            ),
+        }
     }
-    literal(src, value, &path)
+
+    /// A single literal: number (optionally signed), plain string, True/False.
+    fn literal(&self, toks: &[Tok], path: &str) -> Result<Literal> {
+        let src = self.src;
+        let text = |t: &Tok| &src[t.span.clone()];
+        let line = toks
+            .first()
+            .map_or(0, |t| super::line_at(src, t.span.start));
+        let not_literal = || {
+            let shown: Vec<&str> = toks.iter().map(text).collect();
+            anyhow::anyhow!(
+                "`{path}` ({}) is not a literal but an expression: `{}`; refusing to edit it",
+                self.at(line),
+                shown.join(" ")
+            )
+        };
+        let (span, value) = match toks {
+            [t] if t.kind == Kind::Number => (t.span.clone(), number_value(text(t))),
+            [s, t]
+                if s.kind == Kind::Op && matches!(text(s), "-" | "+") && t.kind == Kind::Number =>
+            {
+                let span = s.span.start..t.span.end;
+                (span.clone(), number_value(&src[span]))
+            }
+            [t] if t.kind == Kind::Str => (t.span.clone(), string_value(text(t)).map(Value::Str)),
+            [t] if t.kind == Kind::Name && matches!(text(t), "True" | "False") => {
+                (t.span.clone(), Some(Value::Bool(text(t) == "True")))
+            }
+            _ => return Err(not_literal()),
+        };
+        let value = value.ok_or_else(not_literal)?;
+        Ok(Literal::at(src, span, value))
+    }
+}
+
+/// Splits Python source into statements with their namespaces.
+pub(crate) fn statements(src: &str) -> Result<Vec<Stmt>> {
+    let mut out: Vec<Stmt> = Vec::new();
+    // Open block headers: (indent, statement).
+    let mut open: Vec<(usize, usize)> = Vec::new();
+    for line in tokenize(src)? {
+        while open
+            .last()
+            .is_some_and(|&(indent, _)| indent >= line.indent)
+        {
+            open.pop();
+        }
+        let mut indent = line.indent;
+        let mut rest: &[Tok] = &line.toks;
+        while !rest.is_empty() {
+            let parent = open.last().map(|&(_, s)| s);
+            let (scope, conditional) = match parent {
+                None => (None, false),
+                Some(p) if out[p].head == Head::Block => (out[p].scope, true),
+                Some(p) => (Some(p), false),
+            };
+            let (head, len) = match header(src, rest) {
+                Some((head, colon)) => (head, colon + 1),
+                None => {
+                    let semi = split_top(src, rest, ";")[0].len();
+                    (Head::Simple, semi)
+                }
+            };
+            let is_block = head != Head::Simple;
+            if len > 0 {
+                out.push(Stmt {
+                    toks: rest[..len].to_vec(),
+                    head,
+                    scope,
+                    conditional,
+                });
+            }
+            if is_block {
+                // A body on the header's own line (`if x: A = 1`) lies inside the block.
+                open.push((indent, out.len() - 1));
+                indent += 1;
+                rest = &rest[len..];
+            } else {
+                rest = rest.get(len + 1..).unwrap_or(&[]);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A block header at the start of `toks`: what it opens and the index of its colon.
+fn header(src: &str, toks: &[Tok]) -> Option<(Head, usize)> {
+    let text = |i: usize| {
+        toks.get(i)
+            .filter(|t| t.kind == Kind::Name)
+            .map(|t| &src[t.span.clone()])
+    };
+    let head = match text(0)? {
+        "class" => Head::Class(text(1)?.to_string()),
+        "def" => Head::Def(text(1)?.to_string()),
+        "async" if text(1) == Some("def") => Head::Def(text(2)?.to_string()),
+        "async" if matches!(text(1), Some("for" | "with")) => Head::Block,
+        "if" | "elif" | "else" | "for" | "while" | "try" | "except" | "finally" | "with" => {
+            Head::Block
+        }
+        // Soft keywords: `match = 3` and `case: int = 1` are assignments.
+        "match" | "case" => Head::Block,
+        _ => return None,
+    };
+    let colon = split_top(src, toks, ":")[0].len();
+    if colon >= toks.len() {
+        return None;
+    }
+    if matches!(text(0), Some("match" | "case")) && colon < 2 {
+        return None;
+    }
+    Some((head, colon))
+}
+
+/// Splits `toks` at `sep` operators outside brackets (and, for `:`, outside lambdas).
+pub(crate) fn split_top<'t>(src: &str, toks: &'t [Tok], sep: &str) -> Vec<&'t [Tok]> {
+    let mut parts = Vec::new();
+    let mut depth = 0i32;
+    let mut lambdas = 0;
+    let mut start = 0;
+    for (i, t) in toks.iter().enumerate() {
+        let s = &src[t.span.clone()];
+        if t.kind == Kind::Name && s == "lambda" && depth == 0 {
+            lambdas += 1;
+            continue;
+        }
+        if t.kind != Kind::Op {
+            continue;
+        }
+        match s {
+            "(" | "[" | "{" => depth += 1,
+            ")" | "]" | "}" => depth -= 1,
+            ":" if depth == 0 && lambdas > 0 => lambdas -= 1,
+            _ if depth == 0 && s == sep => {
+                parts.push(&toks[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&toks[start..]);
+    parts
+}
+
+/// `x = field(default=0.5)` (or `dataclasses.field(...)`): the default's tokens.
+fn field_default<'t>(src: &str, toks: &'t [Tok]) -> Option<&'t [Tok]> {
+    let text = |t: &Tok| &src[t.span.clone()];
+    let open = toks
+        .iter()
+        .position(|t| t.kind == Kind::Op && text(t) == "(")?;
+    let callee = &toks[..open];
+    let is_field = callee.last().map(text) == Some("field")
+        && callee
+            .iter()
+            .all(|t| t.kind == Kind::Name || text(t) == ".");
+    // The call must be the whole value: its `(` closes at the last token.
+    let closes_at_end = toks.last().map(text) == Some(")")
+        && toks[open..toks.len() - 1]
+            .iter()
+            .scan(0i32, |depth, t| {
+                match text(t) {
+                    "(" | "[" | "{" if t.kind == Kind::Op => *depth += 1,
+                    ")" | "]" | "}" if t.kind == Kind::Op => *depth -= 1,
+                    _ => {}
+                }
+                Some(*depth)
+            })
+            .all(|d| d > 0);
+    if !is_field || !closes_at_end {
+        return None;
+    }
+    let args = split_top(src, &toks[open + 1..toks.len() - 1], ",");
+    args.into_iter()
+        .find_map(|arg| match split_top(src, arg, "=").as_slice() {
+            [[k], v] if text(k) == "default" => Some(*v),
+            _ => None,
+        })
 }
 
 fn join(lines: &[usize]) -> String {
@@ -103,16 +579,48 @@ fn show_key(k: &Key) -> String {
     }
 }
 
-/// `NAME`, `NAME['key']`, `NAME["key"]`, `NAME[Enum.MEMBER]`, `NAME[1]`, chained.
-fn parse_name(name: &str) -> Result<(String, Vec<Key>)> {
+fn is_ident(s: &str) -> bool {
+    s.chars().next().is_some_and(|c| !c.is_ascii_digit())
+        && s.chars().all(|c| c.is_alphanumeric() || c == '_')
+}
+
+/// `NAME`, `NAME['key']`, `NAME[Enum.MEMBER]` (chained), `A.B.attr`, `A.func(param)`.
+fn parse_name(name: &str) -> Result<Target> {
     let name = name.trim();
-    let base_end = name.find('[').unwrap_or(name.len());
-    let base = name[..base_end].trim();
-    if base.is_empty() || !base.chars().all(|c| c.is_alphanumeric() || c == '_') {
-        bail!("`{name}` is not a Python constant name (expected NAME or NAME[key])");
+    let stop = name.find(['[', '(']).unwrap_or(name.len());
+    let mut parts: Vec<String> = name[..stop]
+        .split('.')
+        .map(|p| p.trim().to_string())
+        .collect();
+    if !parts.iter().all(|p| is_ident(p)) {
+        bail!(
+            "`{name}` is not a Python target (expected NAME, NAME[key], Class.attr or [Class.]function(param))"
+        );
     }
+    let last = parts.pop().unwrap_or_default();
+    let rest = &name[stop..];
+    let what = if let Some(inner) = rest.strip_prefix('(') {
+        let param = inner
+            .strip_suffix(')')
+            .with_context(|| format!("expected `)` at the end of `{name}`"))?
+            .trim();
+        if !is_ident(param) {
+            bail!("`{param}` in `{name}` is not a parameter name");
+        }
+        What::Param(param.to_string())
+    } else {
+        What::Value(parse_keys(name, rest)?)
+    };
+    Ok(Target {
+        classes: parts,
+        last,
+        what,
+    })
+}
+
+/// `['key']["key"][Enum.MEMBER][1]` after a name.
+fn parse_keys(name: &str, mut rest: &str) -> Result<Vec<Key>> {
     let mut keys = Vec::new();
-    let mut rest = &name[base_end..];
     while !rest.is_empty() {
         let inner = rest
             .strip_prefix('[')
@@ -139,7 +647,7 @@ fn parse_name(name: &str) -> Result<(String, Vec<Key>)> {
             rest = &inner[close + 1..];
         }
     }
-    Ok((base.to_string(), keys))
+    Ok(keys)
 }
 
 /// Index of the first value token if `toks` is `NAME = ...` or `NAME: ann = ...`.
@@ -152,77 +660,8 @@ fn assignment_value(src: &str, toks: &[Tok]) -> Option<usize> {
     if !op(second, ":") {
         return None;
     }
-    let mut depth = 0i32;
-    for (i, t) in toks.iter().enumerate().skip(2) {
-        match &src[t.span.clone()] {
-            "(" | "[" | "{" if t.kind == Kind::Op => depth += 1,
-            ")" | "]" | "}" if t.kind == Kind::Op => depth -= 1,
-            "=" if t.kind == Kind::Op && depth == 0 => return Some(i + 1),
-            _ => {}
-        }
-    }
-    None
-}
-
-/// The value tokens of `key` inside the dict literal `toks` (`{ ... }`).
-fn dict_entry<'t>(src: &str, toks: &'t [Tok], key: &Key, path: &str) -> Result<&'t [Tok]> {
-    let text = |t: &Tok| &src[t.span.clone()];
-    let line = toks.first().map(|t| super::line_at(src, t.span.start));
-    let is_dict = toks.first().map(text) == Some("{")
-        && toks.last().map(text) == Some("}")
-        && toks[0].kind == Kind::Op;
-    if !is_dict {
-        let shown: Vec<&str> = toks.iter().map(text).collect();
-        bail!(
-            "`{path}` (line {}) is not a dict literal: `{}`",
-            line.unwrap_or(0),
-            shown.join(" ")
-        );
-    }
-    let body = &toks[1..toks.len() - 1];
-    let mut hits = Vec::new();
-    let mut depth = 0i32;
-    let mut entry_start = 0;
-    let mut colon = None;
-    let mut keys_seen = 0;
-    for i in 0..=body.len() {
-        let t = body.get(i);
-        let s = t.map(text);
-        let is_op = t.map(|t| t.kind == Kind::Op).unwrap_or(false);
-        if t.is_none() || (depth == 0 && is_op && s == Some(",")) {
-            if let Some(c) = colon {
-                keys_seen += 1;
-                if key_matches(src, &body[entry_start..c], key) {
-                    hits.push(&body[c + 1..i]);
-                }
-            }
-            entry_start = i + 1;
-            colon = None;
-            continue;
-        }
-        match s {
-            Some("(" | "[" | "{") if is_op => depth += 1,
-            Some(")" | "]" | "}") if is_op => depth -= 1,
-            Some(":") if is_op && depth == 0 && colon.is_none() => colon = Some(i),
-            _ => {}
-        }
-    }
-    let end_line = toks.last().map(|t| super::line_at(src, t.span.start));
-    match hits.as_slice() {
-        [] => bail!(
-            "key {} not found in dict `{path}` (lines {}-{}, {keys_seen} keys)",
-            show_key(key),
-            line.unwrap_or(0),
-            end_line.unwrap_or(0)
-        ),
-        [one] => Ok(one),
-        _ => bail!(
-            "key {} appears {} times in dict `{path}` (line {}): ambiguous",
-            show_key(key),
-            hits.len(),
-            line.unwrap_or(0)
-        ),
-    }
+    let parts = split_top(src, &toks[2..], "=");
+    (parts.len() >= 2).then(|| 2 + parts[0].len() + 1)
 }
 
 fn key_matches(src: &str, toks: &[Tok], key: &Key) -> bool {
@@ -242,36 +681,6 @@ fn key_matches(src: &str, toks: &[Tok], key: &Key) -> bool {
                     == *want
         }
     }
-}
-
-/// A single literal: number (optionally signed), plain string, True/False.
-fn literal(src: &str, toks: &[Tok], path: &str) -> Result<Literal> {
-    let text = |t: &Tok| &src[t.span.clone()];
-    let line = toks
-        .first()
-        .map(|t| super::line_at(src, t.span.start))
-        .unwrap_or(0);
-    let not_literal = || {
-        let shown: Vec<&str> = toks.iter().map(text).collect();
-        anyhow::anyhow!(
-            "`{path}` (line {line}) is not a literal but an expression: `{}`; refusing to edit it",
-            shown.join(" ")
-        )
-    };
-    let (span, value) = match toks {
-        [t] if t.kind == Kind::Number => (t.span.clone(), number_value(text(t))),
-        [s, t] if s.kind == Kind::Op && matches!(text(s), "-" | "+") && t.kind == Kind::Number => {
-            let span = s.span.start..t.span.end;
-            (span.clone(), number_value(&src[span]))
-        }
-        [t] if t.kind == Kind::Str => (t.span.clone(), string_value(text(t)).map(Value::Str)),
-        [t] if t.kind == Kind::Name && matches!(text(t), "True" | "False") => {
-            (t.span.clone(), Some(Value::Bool(text(t) == "True")))
-        }
-        _ => return Err(not_literal()),
-    };
-    let value = value.ok_or_else(not_literal)?;
-    Ok(Literal::at(src, span, value))
 }
 
 /// The content of a one-line, non-f, non-bytes string literal.
@@ -309,199 +718,6 @@ fn string_value(lit: &str) -> Option<String> {
         }
     }
     Some(out)
-}
-
-const OPS3: [&str; 5] = ["**=", "//=", ">>=", "<<=", "..."];
-const OPS2: [&str; 19] = [
-    "==", "!=", "<=", ">=", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "@=", ":=", "->", "**",
-    "//", "<<", ">>",
-];
-
-/// Splits Python source into logical lines of tokens, dropping comments.
-fn tokenize(src: &str) -> Result<Vec<Line>> {
-    let b = src.as_bytes();
-    let mut lines = Vec::new();
-    let mut cur: Vec<Tok> = Vec::new();
-    let mut indent = 0;
-    let mut line_start = 0;
-    let mut depth = 0usize;
-    let mut i = 0;
-    let push = |cur: &mut Vec<Tok>, indent: &mut usize, line_start: usize, tok: Tok| {
-        if cur.is_empty() {
-            *indent = tok.span.start - line_start;
-        }
-        cur.push(tok);
-    };
-    while i < b.len() {
-        let c = b[i];
-        match c {
-            b'\n' => {
-                if depth == 0 && !cur.is_empty() {
-                    lines.push(Line {
-                        indent,
-                        toks: std::mem::take(&mut cur),
-                    });
-                }
-                i += 1;
-                line_start = i;
-            }
-            b' ' | b'\t' | b'\r' | 0x0c => i += 1,
-            b'#' => i = memchr::memchr(b'\n', &b[i..]).map_or(b.len(), |p| i + p),
-            b'\\' if b.get(i + 1) == Some(&b'\n') => {
-                i += 2;
-                line_start = i;
-            }
-            b'\\' if b.get(i + 1) == Some(&b'\r') && b.get(i + 2) == Some(&b'\n') => {
-                i += 3;
-                line_start = i;
-            }
-            b'\'' | b'"' => {
-                let end = string_end(b, i, i)?;
-                push(
-                    &mut cur,
-                    &mut indent,
-                    line_start,
-                    Tok {
-                        kind: Kind::Str,
-                        span: i..end,
-                    },
-                );
-                i = end;
-            }
-            b'0'..=b'9' => {
-                let end = number_end(b, i);
-                push(
-                    &mut cur,
-                    &mut indent,
-                    line_start,
-                    Tok {
-                        kind: Kind::Number,
-                        span: i..end,
-                    },
-                );
-                i = end;
-            }
-            b'.' if b.get(i + 1).is_some_and(u8::is_ascii_digit) => {
-                let end = number_end(b, i);
-                push(
-                    &mut cur,
-                    &mut indent,
-                    line_start,
-                    Tok {
-                        kind: Kind::Number,
-                        span: i..end,
-                    },
-                );
-                i = end;
-            }
-            c if c == b'_' || c.is_ascii_alphabetic() || c >= 0x80 => {
-                let mut end = i;
-                while end < b.len()
-                    && (b[end] == b'_' || b[end].is_ascii_alphanumeric() || b[end] >= 0x80)
-                {
-                    end += 1;
-                }
-                let word = &src[i..end];
-                let is_prefix = word.len() <= 2
-                    && word.bytes().all(|c| b"rRbBuUfF".contains(&c))
-                    && matches!(b.get(end), Some(b'\'' | b'"'));
-                if is_prefix {
-                    let send = string_end(b, end, i)?;
-                    push(
-                        &mut cur,
-                        &mut indent,
-                        line_start,
-                        Tok {
-                            kind: Kind::Str,
-                            span: i..send,
-                        },
-                    );
-                    i = send;
-                } else {
-                    push(
-                        &mut cur,
-                        &mut indent,
-                        line_start,
-                        Tok {
-                            kind: Kind::Name,
-                            span: i..end,
-                        },
-                    );
-                    i = end;
-                }
-            }
-            _ => {
-                let len = if OPS3.iter().any(|o| b[i..].starts_with(o.as_bytes())) {
-                    3
-                } else if OPS2.iter().any(|o| b[i..].starts_with(o.as_bytes())) {
-                    2
-                } else {
-                    // Whole UTF-8 characters only, so spans stay on char boundaries.
-                    src[i..].chars().next().map_or(1, char::len_utf8)
-                };
-                match c {
-                    b'(' | b'[' | b'{' => depth += 1,
-                    b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-                    _ => {}
-                }
-                push(
-                    &mut cur,
-                    &mut indent,
-                    line_start,
-                    Tok {
-                        kind: Kind::Op,
-                        span: i..i + len,
-                    },
-                );
-                i += len;
-            }
-        }
-    }
-    if !cur.is_empty() {
-        lines.push(Line { indent, toks: cur });
-    }
-    Ok(lines)
-}
-
-/// End of the string literal whose opening quote is at `q` (token starts at `start`).
-fn string_end(b: &[u8], q: usize, start: usize) -> Result<usize> {
-    let quote = b[q];
-    let triple = b.get(q + 1) == Some(&quote) && b.get(q + 2) == Some(&quote);
-    let mut i = if triple { q + 3 } else { q + 1 };
-    while i < b.len() {
-        match b[i] {
-            b'\\' => i += 2,
-            c if c == quote => {
-                if !triple {
-                    return Ok(i + 1);
-                }
-                if b.get(i + 1) == Some(&quote) && b.get(i + 2) == Some(&quote) {
-                    return Ok(i + 3);
-                }
-                i += 1;
-            }
-            b'\n' if !triple => break,
-            _ => i += 1,
-        }
-    }
-    let line = 1 + b[..start].iter().filter(|&&c| c == b'\n').count();
-    bail!("unterminated string starting at line {line}")
-}
-
-fn number_end(b: &[u8], start: usize) -> usize {
-    let mut i = start;
-    let hex = b.get(start) == Some(&b'0') && matches!(b.get(start + 1), Some(b'x' | b'X'));
-    while i < b.len() {
-        let c = b[i];
-        let sign_after_exp =
-            matches!(c, b'+' | b'-') && !hex && i > start && matches!(b[i - 1], b'e' | b'E');
-        if c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || sign_after_exp {
-            i += 1;
-        } else {
-            break;
-        }
-    }
-    i
 }
 
 #[cfg(test)]
