@@ -32,6 +32,7 @@ pub mod observe;
 pub mod propose;
 pub mod records;
 pub mod report;
+pub mod sanitize;
 pub mod stats;
 pub mod triggers;
 pub mod validate;
