@@ -174,6 +174,18 @@ impl Git {
         }))
     }
 
+    /// The blob id of the file at `path` in `commit`, if present: lets a caller tell
+    /// that a file is unchanged without reading it.
+    pub fn blob_id(&self, commit: Oid, path: &str) -> Result<Option<Oid>> {
+        let tree = self.tree_of(commit)?;
+        match tree.get_path(Path::new(path)) {
+            Ok(e) if e.kind() == Some(ObjectType::Blob) => Ok(Some(e.id())),
+            Ok(_) => Ok(None),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("looking up {path} at {commit}")),
+        }
+    }
+
     /// True when `path` in `commit` is a symbolic link (never followed for writing).
     pub fn is_symlink(&self, commit: Oid, path: &str) -> Result<bool> {
         let tree = self.tree_of(commit)?;

@@ -61,7 +61,13 @@ pub fn run(app: &App, args: Args) -> Result<i32> {
                 json: false,
                 quiet: true,
             };
-            super::init::run(&at_start, super::init::Args { commit: false })?;
+            super::init::run(
+                &at_start,
+                super::init::Args {
+                    commit: false,
+                    new_chain: false,
+                },
+            )?;
             let outcome = story::play(&plan, &|line| app.say(line))?;
             if app.json {
                 crate::cli::print_json(&outcome)?;

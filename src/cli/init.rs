@@ -17,6 +17,10 @@ pub struct Args {
     /// is clean); otherwise review and commit it yourself.
     #[arg(long)]
     pub commit: bool,
+    /// Start a new records chain although this clone's anchor remembers one whose
+    /// branch is gone; the reset is recorded in the new chain's first entry.
+    #[arg(long)]
+    pub new_chain: bool,
 }
 
 pub fn run(app: &App, args: Args) -> Result<i32> {
@@ -70,15 +74,15 @@ pub fn run(app: &App, args: Args) -> Result<i32> {
     if records.exists() {
         app.say(format!("records branch {} exists", cfg.records_branch));
     } else {
+        let reset = audit::start_new_chain(&git, args.new_chain, app.now)?;
         let mut tx = records.tx();
         tx.put("README.md", RECORDS_README.as_bytes().to_vec());
         tx.put_json_rows("state.json", &crate::cycle::State::default())?;
-        tx.audit(
-            "init",
-            "created",
-            &cfg.records_branch,
-            json!({"config": CONFIG_PATH, "deploy_branch": cfg.deploy_branch}),
-        );
+        let mut detail = json!({"config": CONFIG_PATH, "deploy_branch": cfg.deploy_branch});
+        if let Some(previous) = reset {
+            detail["new_chain"] = previous;
+        }
+        tx.audit("init", "created", &cfg.records_branch, detail);
         tx.commit(&mut records, "init", app.now, "create the records branch")?;
         app.say(format!("created records branch {}", cfg.records_branch));
     }

@@ -6,5 +6,6 @@ mod support;
 mod cycle;
 mod demo;
 mod health;
+mod host;
 mod lifecycle;
 mod reliability;
