@@ -131,3 +131,133 @@ fn a_rewritten_records_branch_stays_reported_after_later_cycles() {
         .code(1)
         .stdout(predicates::str::contains("rewritten"));
 }
+
+/// A small tmpfs, unmounted on drop.
+struct Tmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    /// None where this process may not mount (not root, no CAP_SYS_ADMIN).
+    fn mount(size: &str) -> Option<Tmpfs> {
+        let dir = tempfile::tempdir().ok()?;
+        let ok = Proc::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .ok()?
+            .status
+            .success();
+        ok.then_some(Tmpfs { dir })
+    }
+
+    /// Fills the filesystem so that about `kib` KiB stay free.
+    fn fill_leaving(&self, kib: u64) {
+        let fill = self.dir.path().join("fill");
+        let _ = std::fs::remove_file(&fill);
+        let out = Proc::new("df")
+            .args(["--output=avail", "-k"])
+            .arg(self.dir.path())
+            .output()
+            .unwrap();
+        let avail: u64 = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let bytes = avail.saturating_sub(kib) * 1024;
+        let f = std::fs::File::create(&fill).unwrap();
+        use std::io::Write;
+        let mut w = std::io::BufWriter::new(f);
+        let chunk = vec![0u8; 4096];
+        let mut left = bytes;
+        while left > 0 {
+            let n = left.min(4096) as usize;
+            if w.write_all(&chunk[..n]).is_err() {
+                break;
+            }
+            left -= n as u64;
+        }
+        let _ = w.flush();
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Proc::new("umount").arg(self.dir.path()).status();
+    }
+}
+
+use std::process::Command as Proc;
+
+#[test]
+fn a_full_disk_is_named_never_no_error() {
+    let Some(fs) = Tmpfs::mount("4m") else {
+        eprintln!("cannot mount a tmpfs here (needs root): the full-disk case is not exercised");
+        return;
+    };
+    let repo = fs.dir.path().join("system");
+    std::fs::create_dir_all(&repo).unwrap();
+    let git = |args: &[&str]| {
+        let mut c = Proc::new("git");
+        c.arg("-C").arg(&repo).args(args);
+        pinned_env(&mut c, T0);
+        assert!(c.status().unwrap().success(), "git {args:?}");
+    };
+    git(&["init", "-q", "-b", "main"]);
+    std::fs::write(repo.join(".gitignore"), "logs/\n").unwrap();
+    git(&["add", "-A"]);
+    git(&["commit", "-qm", "initial"]);
+    let improve = |now: &str| {
+        let mut c = assert_cmd::Command::cargo_bin("improve").unwrap();
+        c.current_dir(&repo)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env_remove("RUST_LOG")
+            .args(["--now", now]);
+        c
+    };
+    improve(T0).arg("init").assert().success();
+    git(&["add", "-A"]);
+    git(&["commit", "-qm", "config"]);
+    let mut tried = 0;
+    for (i, kib) in [0u64, 8, 16, 32, 48, 56].into_iter().enumerate() {
+        std::fs::create_dir_all(repo.join("logs")).unwrap();
+        let _ = std::fs::write(repo.join("logs/x.jsonl"), format!("{{\"i\": {i}}}\n"));
+        fs.fill_leaving(kib);
+        let out = improve(&at(i as i64 + 1)).arg("cycle").output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        if out.status.success() {
+            continue;
+        }
+        tried += 1;
+        assert!(!err.contains("no error"), "{kib} KiB free: {err}");
+        assert!(!err.contains("moved meanwhile"), "{kib} KiB free: {err}");
+        assert!(
+            err.contains("free some space") || err.contains("KiB free"),
+            "{kib} KiB free: {err}"
+        );
+    }
+    assert!(tried > 0, "no cycle ran out of space");
+    let _ = std::fs::remove_file(fs.dir.path().join("fill"));
+}
+
+#[test]
+fn a_cycle_lock_taken_from_a_linked_worktree_holds_for_the_main_one() {
+    let env = Env::new();
+    faulty(&env, 6, h(1), "a");
+    let wt = env.base.join("linked");
+    env.git(&["worktree", "add", "-q", "-b", "side", wt.to_str().unwrap()]);
+    let linked = improve::git::Git::open(&wt).unwrap();
+    let held = improve::lock::CycleLock::try_acquire(&linked.local_dir().unwrap()).unwrap();
+    assert!(matches!(held, improve::lock::Acquire::Held(_)));
+    env.improve(&at(2))
+        .args(["cycle"])
+        .assert()
+        .code(75)
+        .stderr(predicates::str::contains("another cycle is running"));
+    drop(held);
+    env.cycle_json(&at(2));
+}
