@@ -261,3 +261,57 @@ fn a_cycle_lock_taken_from_a_linked_worktree_holds_for_the_main_one() {
     drop(held);
     env.cycle_json(&at(2));
 }
+
+#[test]
+fn demo_simulate_never_writes_through_a_symlink() {
+    let tmp = tempfile::tempdir().unwrap();
+    let outside = tmp.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    let victim = outside.join("passwd");
+    std::fs::write(&victim, "root:x:0:0:root:/root:/bin/sh\n").unwrap();
+    let mut refused = 0;
+    let cases = ["log file", "log directory", "logs directory"];
+    for (i, case) in cases.iter().enumerate() {
+        let repo = tmp.path().join(format!("demo{i}"));
+        improve::demo::create_target(&repo, ts(T0)).unwrap();
+        let (link, target) = match *case {
+            "log file" => (repo.join("logs/health/health.csv"), victim.clone()),
+            "log directory" => (repo.join("logs/traversal"), outside.clone()),
+            _ => (repo.join("logs"), outside.clone()),
+        };
+        std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let out = assert_cmd::Command::cargo_bin("improve")
+            .unwrap()
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .args(["--now", &at(3), "--repo", repo.to_str().unwrap()])
+            .args(["demo", "simulate", "--hours", "1"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{case}: wrote through the symlink");
+        assert!(
+            err.contains("symlink") && err.contains(&link.display().to_string()),
+            "{case}: {err}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&victim).unwrap(),
+            "root:x:0:0:root:/root:/bin/sh\n",
+            "{case}"
+        );
+        assert_eq!(
+            std::fs::read_dir(&outside).unwrap().count(),
+            1,
+            "{case}: {:?}",
+            std::fs::read_dir(&outside).unwrap().collect::<Vec<_>>()
+        );
+        refused += 1;
+    }
+    crate::reliability::summary(
+        "symlinks",
+        &format!(
+            "symlinked log paths: {refused} of {} refused, 0 written through",
+            cases.len()
+        ),
+    );
+}
