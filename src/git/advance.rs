@@ -83,6 +83,9 @@ impl Git {
         if !checked_out {
             return self.update_ref(name, new, Some(old), msg);
         }
+        if let Some(refusal) = self.operation_here()? {
+            return Err(refusal.into());
+        }
         let mut lock = IndexLock::acquire(self.repo.path())?;
         if !self.is_clean()? {
             return Err(GitRefusal::Dirty {

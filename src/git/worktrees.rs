@@ -161,6 +161,22 @@ impl Git {
             .collect())
     }
 
+    /// The operation a human is in the middle of in this process's worktree.
+    pub(super) fn operation_here(&self) -> Result<Option<GitRefusal>> {
+        Ok(self
+            .worktrees()?
+            .into_iter()
+            .find(|w| w.current)
+            .and_then(|wt| {
+                let (operation, advice) = wt.operation()?;
+                Some(GitRefusal::OperationInProgress {
+                    operation,
+                    worktree: wt.path,
+                    advice,
+                })
+            }))
+    }
+
     /// The first operation a human is in the middle of, in any worktree.
     pub fn operation_in_progress(&self) -> Result<Option<GitRefusal>> {
         Ok(self.operations_in_progress()?.into_iter().next())

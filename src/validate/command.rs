@@ -4,6 +4,8 @@
 
 mod group;
 
+pub use group::alive;
+
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::fs::File;

@@ -33,6 +33,10 @@ fn a_clock_that_steps_back_is_warned_about_never_called_tampering() {
         "{r:#}"
     );
     env.improve(&at(4)).args(["check"]).assert().success();
+    crate::reliability::summary(
+        "clock",
+        "clock steps back: 2 tried, 0 called tampering, 0 deploys blocked (a warning each)",
+    );
 }
 
 #[test]

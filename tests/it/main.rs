@@ -7,5 +7,6 @@ mod cycle;
 mod demo;
 mod health;
 mod host;
+mod hostile;
 mod lifecycle;
 mod reliability;

@@ -25,6 +25,28 @@ pub fn new_token() -> String {
     )
 }
 
+/// True when process `pid` exists and is not a zombie (an exited process its parent
+/// has not reaped, which can no longer do anything).
+pub fn alive(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    if unsafe { libc::kill(pid, 0) } != 0 {
+        return false;
+    }
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !matches!(state_and_group(&stat), Some(("Z" | "X", _))),
+        Err(_) => !std::path::Path::new("/proc/self").exists(),
+    }
+}
+
+/// The state and process group of a `/proc/<pid>/stat` line (fields after the
+/// command name, which may itself contain spaces or ')': state, ppid, pgrp).
+fn state_and_group(stat: &str) -> Option<(&str, i32)> {
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace();
+    let state = fields.next()?;
+    let pgrp = fields.nth(1)?.parse().ok()?;
+    Some((state, pgrp))
+}
+
 /// The live (not zombie) processes in group `pgid` or carrying `token`. Falls back to
 /// asking the kernel about the group alone where `/proc` cannot be read.
 pub fn members(pgid: i32, token: &str) -> Vec<i32> {
@@ -50,13 +72,9 @@ pub fn members(pgid: i32, token: &str) -> Vec<i32> {
         let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
             continue;
         };
-        // Fields after the command name, which may itself contain spaces or ')'.
-        let Some((_, rest)) = stat.rsplit_once(')') else {
+        let Some((state, pgrp)) = state_and_group(&stat) else {
             continue;
         };
-        let mut fields = rest.split_whitespace();
-        let state = fields.next().unwrap_or("Z");
-        let pgrp: i32 = fields.nth(1).and_then(|f| f.parse().ok()).unwrap_or(0);
         if state == "Z" || state == "X" {
             continue;
         }

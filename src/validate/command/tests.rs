@@ -4,19 +4,6 @@ fn sh(script: &str) -> Vec<String> {
     vec!["sh".into(), "-c".into(), script.into()]
 }
 
-/// Alive and not a zombie (this container's init may never reap orphans).
-fn alive(pid: i32) -> bool {
-    // SAFETY: signal 0 only checks that the process exists.
-    if unsafe { libc::kill(pid, 0) } != 0 {
-        return false;
-    }
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let state = stat
-        .rsplit_once(')')
-        .map(|(_, r)| r.trim_start().chars().next());
-    !matches!(state, Some(Some('Z')) | None)
-}
-
 fn pids(stdout: &str) -> Vec<i32> {
     stdout
         .split_whitespace()
