@@ -3,6 +3,13 @@
 //! truncation breaks the chain. A local anchor (`.git/improve/anchor.json`) remembers
 //! the last tip this clone wrote, so a rewrite of the branch itself (a
 //! non-fast-forward change) is caught even when the rewritten chain is self-consistent.
+//! Order is the chain's sequence, never wall time: a clock that steps back is a warning.
+
+mod anchor;
+mod verify;
+
+pub use anchor::{save_anchor, start_new_chain, Checkpoint, ANCHOR_FILE};
+pub use verify::{verify, verify_incremental, verify_since, Verification};
 
 use crate::clock::{fmt_ts, Timestamp};
 use crate::git::Git;
@@ -116,132 +123,6 @@ pub fn head(git: &Git, tip: Option<Oid>) -> Result<Head> {
     }
 }
 
-/// What `audit verify` found.
-#[derive(Debug, Default, Serialize)]
-pub struct Verification {
-    pub entries: u64,
-    pub files: usize,
-    pub problems: Vec<String>,
-}
-
-impl Verification {
-    pub fn ok(&self) -> bool {
-        self.problems.is_empty()
-    }
-}
-
-/// Verifies the whole chain at `tip`, and the local anchor if this clone has one.
-pub fn verify(git: &Git, tip: Option<Oid>) -> Result<Verification> {
-    let mut v = Verification::default();
-    let Some(tip) = tip else {
-        return Ok(v);
-    };
-    let mut files = git.list_dir(tip, "audit")?;
-    files.sort();
-    v.files = files.len();
-    let mut prev = GENESIS.to_string();
-    let mut seq = 0u64;
-    let mut last_ts = String::new();
-    for f in &files {
-        let path = format!("audit/{f}");
-        let bytes = git.read_file(tip, &path)?.unwrap_or_default();
-        if !bytes.is_empty() && !bytes.ends_with(b"\n") {
-            v.problems.push(format!(
-                "{path}: truncated (no newline after the last entry)"
-            ));
-        }
-        let text = String::from_utf8_lossy(&bytes);
-        for (i, line) in text.lines().enumerate() {
-            let at = format!("{path}:{}", i + 1);
-            if line.trim().is_empty() {
-                v.problems
-                    .push(format!("{at}: empty line in the audit log"));
-                continue;
-            }
-            let e: AuditEntry = match serde_json::from_str(line) {
-                Ok(e) => e,
-                Err(err) => {
-                    v.problems.push(format!("{at}: not an audit entry: {err}"));
-                    continue;
-                }
-            };
-            v.entries += 1;
-            if e.seq != seq + 1 {
-                v.problems.push(format!(
-                    "{at}: sequence {} follows {seq} (entry deleted, duplicated or reordered)",
-                    e.seq
-                ));
-            }
-            if e.prev != prev {
-                v.problems.push(format!(
-                    "{at}: entry {} does not chain to the one before it",
-                    e.seq
-                ));
-            }
-            let h = e.compute_hash();
-            if h != e.hash {
-                v.problems
-                    .push(format!("{at}: entry {} was edited (hash mismatch)", e.seq));
-            }
-            if e.ts < last_ts {
-                v.problems.push(format!(
-                    "{at}: entry {} is older than the one before it",
-                    e.seq
-                ));
-            }
-            last_ts = e.ts.clone();
-            seq = e.seq;
-            prev = e.hash.clone();
-        }
-    }
-    if let Some(anchor) = load_anchor(git)? {
-        match Oid::from_str(&anchor.tip) {
-            Ok(a) => {
-                let reachable = git.is_ancestor(a, tip).unwrap_or(false);
-                if !reachable {
-                    v.problems.push(format!(
-                        "the records branch was rewritten: commit {} written by this clone is no longer in its history (non-fast-forward change)",
-                        anchor.tip
-                    ));
-                } else if seq < anchor.seq {
-                    v.problems.push(format!(
-                        "the audit log has {seq} entries but this clone wrote up to {}",
-                        anchor.seq
-                    ));
-                }
-            }
-            Err(_) => v.problems.push("the local anchor is unreadable".into()),
-        }
-    }
-    Ok(v)
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct Anchor {
-    tip: String,
-    seq: u64,
-    hash: String,
-}
-
-/// Remembers the newest records tip and chain head this clone wrote.
-pub fn save_anchor(git: &Git, tip: Oid, head: &Head) -> Result<()> {
-    let dir = git.local_dir()?;
-    let a = Anchor {
-        tip: tip.to_string(),
-        seq: head.seq,
-        hash: head.hash.clone(),
-    };
-    crate::fsutil::write_atomic(&dir.join("anchor.json"), &serde_json::to_vec_pretty(&a)?)
-}
-
-fn load_anchor(git: &Git) -> Result<Option<Anchor>> {
-    let path = git.local_dir()?.join("anchor.json");
-    match std::fs::read(&path) {
-        Ok(b) => Ok(serde_json::from_slice(&b).ok()),
-        Err(_) => Ok(None),
-    }
-}
-
 /// All entries at `tip`, in chain order (for `check`, `health` and the report).
 pub fn entries(git: &Git, tip: Option<Oid>) -> Result<Vec<AuditEntry>> {
     let Some(tip) = tip else { return Ok(vec![]) };
@@ -260,3 +141,6 @@ pub fn entries(git: &Git, tip: Option<Oid>) -> Result<Vec<AuditEntry>> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests;

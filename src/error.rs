@@ -41,6 +41,54 @@ pub enum Error {
     HealthError,
 }
 
+/// Why a git operation was refused, each with what a human can do about it; nothing
+/// was written. The environment is at fault, not the change: a lifecycle finds it with
+/// `err.downcast_ref::<GitRefusal>()`, treats it as inconclusive and tries again
+/// later. Exit code 1 (failure), so a timer's failure hook alerts.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GitRefusal {
+    /// Another process holds the index lock (git itself, an editor, a crashed git).
+    #[error("{} exists: another git process is working in this repository (or one crashed and left it); nothing was written. Retry when it is done; if no git process is running, remove the file", path.display())]
+    IndexLocked { path: PathBuf },
+    /// The branch is checked out, or being rebased or bisected, in a worktree.
+    #[error("{branch} is {how} in the worktree {}; git would refuse to move it there, so improve does too", worktree.display())]
+    BranchInUse {
+        branch: String,
+        worktree: PathBuf,
+        how: String,
+    },
+    /// A human is in the middle of a rebase, merge, cherry-pick, revert or bisect.
+    #[error("a {operation} is in progress in the worktree {}; {advice}, then run improve again", worktree.display())]
+    OperationInProgress {
+        operation: &'static str,
+        worktree: PathBuf,
+        advice: &'static str,
+    },
+    /// The tracked files differ from HEAD.
+    #[error("the working tree {} has uncommitted changes; refusing to move {branch}", worktree.display())]
+    Dirty { worktree: PathBuf, branch: String },
+    /// The clone is shallow: history the tool needs is missing.
+    #[error("{} is a shallow clone (history is cut at grafted commits), so {what} cannot be checked; fetch the full history: git -C {} fetch --unshallow", path.display(), path.display())]
+    Shallow { path: PathBuf, what: String },
+    /// The repository belongs to another user and git's ownership check refuses it.
+    #[error("{} is owned by another user, and git refuses to work in a repository it does not own. Run improve as the owner of the repository, or, if you trust it: git config --global --add safe.directory {}", path.display(), path.display())]
+    NotOwner { path: PathBuf },
+    /// The branch is behind or has diverged from its upstream.
+    #[error("{branch} is {relation} its upstream {upstream}; {advice}")]
+    Upstream {
+        branch: String,
+        upstream: String,
+        relation: String,
+        advice: String,
+    },
+    /// The repository has commit hooks, which commits written by improve do not run.
+    #[error("the repository has active commit hooks ({}), which commits written by improve do not run; to accept that for this repository: git config improve.hooks skip", hooks.join(", "))]
+    HooksNotRun { hooks: Vec<String> },
+    /// Signing is configured but cannot be done as git would.
+    #[error("commit.gpgsign is set but {reason}; to commit unsigned in this repository: git config improve.gpgsign false")]
+    CannotSign { reason: String },
+}
+
 /// Exit codes, one place (DESIGN §11).
 pub mod exit {
     pub const OK: i32 = 0;

@@ -4,13 +4,26 @@
 //! user's working tree and index are never touched; only a deploy or rollback onto the
 //! checked-out branch updates the working tree, and only when it was clean.
 
+mod advance;
+mod errors;
+mod sign;
+#[cfg(test)]
+mod tests;
+mod worktrees;
+
 use crate::clock::Timestamp;
+use crate::error::GitRefusal;
 use anyhow::{anyhow, bail, Context, Result};
 use git2::{ObjectType, Oid, Repository, Signature, Time};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+#[cfg(test)]
+use errors::explain;
+use errors::not_owner_or;
+pub use errors::Upstream;
 pub use git2::Oid as ObjectId;
+pub use worktrees::Worktree;
 
 /// A target repository.
 pub struct Git {
@@ -39,8 +52,7 @@ pub enum RevertOutcome {
 impl Git {
     /// Opens the repository at `path` (or one of its parents).
     pub fn open(path: &Path) -> Result<Git> {
-        let repo = Repository::discover(path)
-            .with_context(|| format!("{} is not inside a git repository", path.display()))?;
+        let repo = Repository::discover(path).map_err(|e| not_owner_or(e, path))?;
         Ok(Git {
             repo,
             dir_cache: Default::default(),
@@ -55,9 +67,11 @@ impl Git {
             .unwrap_or_else(|| self.repo.path().to_path_buf())
     }
 
-    /// `.git/improve/`: local, unversioned state (lock, trigger spool, anchor).
+    /// `.git/improve/`: local, unversioned state (lock, trigger spool, anchor). In
+    /// the common git directory, so every worktree of the repository shares one lock,
+    /// one spool and one anchor.
     pub fn local_dir(&self) -> Result<PathBuf> {
-        let dir = self.repo.path().join("improve");
+        let dir = self.repo.commondir().join("improve");
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         Ok(dir)
     }
@@ -174,6 +188,18 @@ impl Git {
         }))
     }
 
+    /// The blob id of the file at `path` in `commit`, if present: lets a caller tell
+    /// that a file is unchanged without reading it.
+    pub fn blob_id(&self, commit: Oid, path: &str) -> Result<Option<Oid>> {
+        let tree = self.tree_of(commit)?;
+        match tree.get_path(Path::new(path)) {
+            Ok(e) if e.kind() == Some(ObjectType::Blob) => Ok(Some(e.id())),
+            Ok(_) => Ok(None),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("looking up {path} at {commit}")),
+        }
+    }
+
     /// True when `path` in `commit` is a symbolic link (never followed for writing).
     pub fn is_symlink(&self, commit: Oid, path: &str) -> Result<bool> {
         let tree = self.tree_of(commit)?;
@@ -248,7 +274,9 @@ impl Git {
             Some(p) => Some(self.tree_of(p)?),
             None => None,
         };
-        let tree_id = self.build_tree(base.as_ref(), changes, "")?;
+        let tree_id = self
+            .build_tree(base.as_ref(), changes, "")
+            .context("writing the files of a commit")?;
         let parents: Vec<git2::Commit> = match parent {
             Some(p) => vec![self.repo.find_commit(p)?],
             None => vec![],
@@ -266,9 +294,21 @@ impl Git {
     ) -> Result<Oid> {
         let sig = self.signature(when)?;
         let tree = self.repo.find_tree(tree)?;
+        let Some(signer) = self.signer()? else {
+            return self
+                .repo
+                .commit(None, &sig, &sig, message, &tree, parents)
+                .map_err(|e| self.explain(e, "writing a commit"));
+        };
+        let buf = self
+            .repo
+            .commit_create_buffer(&sig, &sig, message, &tree, parents)
+            .map_err(|e| self.explain(e, "preparing a commit"))?;
+        let payload = std::str::from_utf8(&buf).context("a commit that is not UTF-8")?;
+        let signature = self.sign(&signer, payload)?;
         self.repo
-            .commit(None, &sig, &sig, message, &tree, parents)
-            .context("writing a commit")
+            .commit_signed(payload, &signature, None)
+            .map_err(|e| self.explain(e, "writing a signed commit"))
     }
 
     fn build_tree(
@@ -290,7 +330,10 @@ impl Git {
                 }
                 None => match content {
                     Some(bytes) => {
-                        let blob = self.repo.blob(bytes)?;
+                        let blob = self
+                            .repo
+                            .blob(bytes)
+                            .map_err(|e| self.explain(e, format!("writing {prefix}{path}")))?;
                         // Keep an existing executable bit.
                         let mode = base
                             .and_then(|t| t.get_name(path))
@@ -325,7 +368,10 @@ impl Git {
                 builder.insert(&dir, id, 0o040000)?;
             }
         }
-        Ok(builder.write()?)
+        builder.write().map_err(|e| {
+            let dir = if prefix.is_empty() { "/" } else { prefix };
+            self.explain(e, format!("writing the directory {dir}"))
+        })
     }
 
     /// Moves (or creates) `name` to `new`, but only if it still points at `expected`
@@ -333,20 +379,32 @@ impl Git {
     pub fn update_ref(&self, name: &str, new: Oid, expected: Option<Oid>, msg: &str) -> Result<()> {
         let full = full_ref(name);
         match expected {
-            Some(old) => {
-                self.repo
-                    .reference_matching(&full, new, true, old, msg)
-                    .with_context(|| {
-                        format!("updating {full} from {old} to {new} (moved meanwhile?)")
-                    })?;
-            }
-            None => {
-                self.repo
-                    .reference(&full, new, false, msg)
-                    .with_context(|| format!("creating {full} at {new} (exists already?)"))?;
-            }
-        }
+            Some(old) => self
+                .repo
+                .reference_matching(&full, new, true, old, msg)
+                .map_err(|e| {
+                    self.ref_error(e, &full, &format!("updating {full} from {old} to {new}"))
+                })?,
+            None => self
+                .repo
+                .reference(&full, new, false, msg)
+                .map_err(|e| self.ref_error(e, &full, &format!("creating {full} at {new}")))?,
+        };
         Ok(())
+    }
+
+    /// A failed ref update, with the cause git gives: moved meanwhile, exists, locked
+    /// by another process, or the host's (a full disk).
+    fn ref_error(&self, e: git2::Error, full: &str, what: &str) -> anyhow::Error {
+        match e.code() {
+            git2::ErrorCode::Modified => anyhow!("{what}: {full} moved meanwhile; nothing was changed"),
+            git2::ErrorCode::Exists => anyhow!("{what}: {full} exists already"),
+            git2::ErrorCode::Locked => anyhow!(
+                "{what}: {full} is locked by another git process ({}.lock exists); retry when it is done",
+                self.common_dir().join(full).display()
+            ),
+            _ => self.explain(e, what),
+        }
     }
 
     /// Creates a tag ref; an existing tag at the same target is fine, another is an error.
@@ -422,7 +480,16 @@ impl Git {
             .with_context(|| format!("commit {oid}"))
     }
 
+    /// The parents of `commit`. In a shallow clone a grafted commit's parents are
+    /// missing, which is an error saying so, never "no parents".
     pub fn parents(&self, commit: Oid) -> Result<Vec<Oid>> {
+        if self.is_grafted(commit) {
+            return Err(GitRefusal::Shallow {
+                path: self.root(),
+                what: format!("the parents of {commit}"),
+            }
+            .into());
+        }
         Ok(self.repo.find_commit(commit)?.parent_ids().collect())
     }
 
@@ -502,31 +569,6 @@ impl Git {
             }
         }
         Ok(out)
-    }
-
-    /// Moves branch `name` from `old` to `new` and, when it is checked out in a clean
-    /// working tree, brings the files along (only the files that differ are written).
-    pub fn advance_branch(&self, name: &str, old: Oid, new: Oid, msg: &str) -> Result<()> {
-        let checked_out = !self.repo.is_bare() && self.head_branch().as_deref() == Some(name);
-        if checked_out {
-            if !self.is_clean()? {
-                bail!("the working tree has uncommitted changes; refusing to move {name}");
-            }
-            let tree = self.repo.find_commit(new)?.tree()?;
-            let mut co = git2::build::CheckoutBuilder::new();
-            co.safe();
-            self.repo
-                .checkout_tree(tree.as_object(), Some(&mut co))
-                .with_context(|| format!("updating the working tree to {new}"))?;
-        }
-        self.update_ref(name, new, Some(old), msg)?;
-        if checked_out {
-            // The index must match the new HEAD so the tree reads as clean.
-            let mut index = self.repo.index()?;
-            index.read_tree(&self.repo.find_commit(new)?.tree()?)?;
-            index.write()?;
-        }
-        Ok(())
     }
 
     /// Writes the tree of `commit` into `dir` (a throwaway worktree for tests).

@@ -27,8 +27,10 @@ pub struct Setup {
 }
 
 /// Installs the config and creates the records branch. With `commit`, a config it
-/// wrote is also committed onto the checked-out branch.
-pub fn init(git: &Git, now: Timestamp, commit: bool) -> Result<Setup> {
+/// wrote is also committed onto the checked-out branch. A records branch is never
+/// created over a chain this clone's audit anchor remembers unless `new_chain` says
+/// so; the reset is then recorded in the new chain's first entry.
+pub fn init(git: &Git, now: Timestamp, commit: bool, new_chain: bool) -> Result<Setup> {
     let path = git.root().join(CONFIG_PATH);
     let wrote_config = !path.exists() && !git.is_bare();
     if wrote_config {
@@ -47,15 +49,15 @@ pub fn init(git: &Git, now: Timestamp, commit: bool) -> Result<Setup> {
     let mut records = Records::open(git, &cfg.records_branch)?;
     let created_records = !records.exists();
     if created_records {
+        let reset = audit::start_new_chain(git, new_chain, now)?;
         let mut tx = records.tx();
         tx.put("README.md", RECORDS_README.as_bytes().to_vec());
         State::default().put(&mut tx)?;
-        tx.audit(
-            "init",
-            "created",
-            &cfg.records_branch,
-            json!({"config": CONFIG_PATH, "deploy_branch": cfg.deploy_branch}),
-        );
+        let mut detail = json!({"config": CONFIG_PATH, "deploy_branch": cfg.deploy_branch});
+        if let Some(previous) = reset {
+            detail["new_chain"] = previous;
+        }
+        tx.audit("init", "created", &cfg.records_branch, detail);
         tx.commit(&mut records, "init", now, "create the records branch")?;
     }
     let v = audit::verify(git, records.tip)?;

@@ -8,6 +8,7 @@
 pub mod approve;
 pub mod audit;
 pub mod clock;
+pub mod command;
 pub mod config;
 pub mod context;
 pub mod crash;
@@ -28,6 +29,7 @@ pub mod observe;
 pub mod propose;
 pub mod records;
 pub mod report;
+pub mod sanitize;
 pub mod stats;
 pub mod store;
 pub mod triggers;

@@ -1,6 +1,8 @@
-//! The cycle lock: `flock` on `.git/improve/cycle.lock`. The kernel releases it when
-//! the holder dies, so a stale lock from a killed cycle is taken over safely without
-//! guessing from pids; the pid inside is only for the message a second cycle prints.
+//! The cycle lock: `flock` on `.git/improve/cycle.lock`, in the common git directory
+//! (`Git::local_dir`), so one lock covers the repository whatever the worktree. The
+//! kernel releases it when the holder dies, so a stale lock from a killed cycle is
+//! taken over safely without guessing from pids; the pid inside is only for the
+//! message a second cycle prints.
 
 use anyhow::{Context, Result};
 use std::fs::{File, OpenOptions};
@@ -20,7 +22,8 @@ pub enum Acquire {
 
 impl CycleLock {
     pub fn try_acquire(dir: &Path) -> Result<Acquire> {
-        std::fs::create_dir_all(dir)?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| crate::fsutil::io_error(e, format!("creating {}", dir.display())))?;
         let path = dir.join("cycle.lock");
         let mut file = OpenOptions::new()
             .read(true)
@@ -40,10 +43,12 @@ impl CycleLock {
             }
             return Err(err).with_context(|| format!("locking {}", path.display()));
         }
-        file.set_len(0)?;
-        file.seek(SeekFrom::Start(0))?;
-        write!(file, "{}", std::process::id())?;
-        file.flush()?;
+        let wrote = file
+            .set_len(0)
+            .and_then(|_| file.seek(SeekFrom::Start(0)))
+            .and_then(|_| write!(file, "{}", std::process::id()))
+            .and_then(|_| file.flush());
+        wrote.map_err(|e| crate::fsutil::io_error(e, format!("writing {}", path.display())))?;
         Ok(Acquire::Held(CycleLock { file }))
     }
 }

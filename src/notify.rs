@@ -37,7 +37,7 @@ pub fn send(tx: &mut Tx, ctx: &Ctx, kind: &str, subject: &str, message: String) 
     tx.append(PATH, &line);
     if !cfg.approval.notify_command.is_empty() {
         let dir = cfg.repo_root.clone().unwrap_or_else(std::env::temp_dir);
-        let r = crate::validate::command::run(
+        let r = crate::command::run(
             &cfg.approval.notify_command,
             &dir,
             &[],

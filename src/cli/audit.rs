@@ -14,8 +14,10 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum AuditCommand {
-    /// Verify the chain: any edit, deletion, reordering or truncation of an entry, or
-    /// a rewrite of the records branch, fails (exit 1).
+    /// Verify the chain: any edit, deletion, reordering or truncation of an entry, a
+    /// rewrite or deletion of the records branch, or a corrupt local anchor, fails
+    /// (exit 1). A timestamp earlier than the one before (a clock that stepped back) is
+    /// a warning: the chain's order is its sequence.
     Verify,
 }
 
@@ -33,6 +35,9 @@ pub fn run(app: &App, args: Args) -> Result<i32> {
                     "audit log OK: {} entries in {} files, chain intact",
                     v.entries, v.files
                 ));
+                for w in &v.warnings {
+                    println!("  warning: {w}");
+                }
             } else {
                 println!(
                     "audit log FAILED verification ({} entries read):",
@@ -40,6 +45,9 @@ pub fn run(app: &App, args: Args) -> Result<i32> {
                 );
                 for p in &v.problems {
                     println!("  {p}");
+                }
+                for w in &v.warnings {
+                    println!("  warning: {w}");
                 }
             }
             Ok(if v.ok() { 0 } else { 1 })

@@ -55,7 +55,7 @@ pub fn run(app: &App, args: Args) -> Result<i32> {
             let plan = story::Plan::new(&dir, app.now, args.seed);
             demo::create_target(&dir, plan.start)?;
             // `improve init` at the start of the story: the records branch.
-            improve::init::init(&improve::git::Git::open(&dir)?, plan.start, false)?;
+            improve::init::init(&improve::git::Git::open(&dir)?, plan.start, false, false)?;
             let outcome = story::play(&plan, &|line| app.say(line))?;
             if app.json {
                 super::print_json(&outcome)?;

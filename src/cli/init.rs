@@ -12,11 +12,15 @@ pub struct Args {
     /// is clean); otherwise review and commit it yourself.
     #[arg(long)]
     pub commit: bool,
+    /// Start a new records chain although this clone's anchor remembers one whose
+    /// branch is gone; the reset is recorded in the new chain's first entry.
+    #[arg(long)]
+    pub new_chain: bool,
 }
 
 pub fn run(app: &App, args: Args) -> Result<i32> {
     let git = app.git()?;
-    let s = improve::init::init(&git, app.now, args.commit)?;
+    let s = improve::init::init(&git, app.now, args.commit, args.new_chain)?;
     if app.json {
         super::print_json(&s)?;
         return Ok(0);

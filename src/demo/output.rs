@@ -37,16 +37,15 @@ impl Output {
         self.push(rel, &value.to_string());
     }
 
-    /// Appends a whole file's worth of lines at once.
+    /// Appends a whole file's worth of lines at once to `path`, below the root.
+    /// Never through a symlink inside the repository (a log file or directory that
+    /// is one is refused, naming it): run as root, a symlinked log must not become an
+    /// append to `/etc/passwd`.
     pub(super) fn append(&mut self, path: &Path, text: &str) -> Result<()> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        }
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .with_context(|| format!("opening {}", path.display()))?;
+        let rel = path
+            .strip_prefix(&self.root)
+            .with_context(|| format!("{} is outside {}", path.display(), self.root.display()))?;
+        let mut f = crate::fsutil::open_append_nofollow(&self.root, rel)?;
         f.write_all(text.as_bytes())
             .with_context(|| format!("appending to {}", path.display()))?;
         self.files.insert(path.to_path_buf());

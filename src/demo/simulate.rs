@@ -1,7 +1,8 @@
 //! Writes the demo system's logs for a span of time, from its current constants and
 //! active experiments: traversal files in the mind format, agent traces, graph events
 //! and an hourly health CSV, all appended so successive runs accumulate. The numbers
-//! come from `model.rs`; this file only dresses them up as log lines.
+//! come from `model.rs`; this file only dresses them up as log lines. Nothing is
+//! written through a symlink inside the repository.
 
 use super::constants::Constants;
 use super::exploration::{r4, ts, Exploration, Summary};
@@ -209,7 +210,7 @@ impl HealthBuckets {
     fn write(&self, out: &mut Output) -> Result<()> {
         let rel = "logs/health/health.csv";
         let path = out.root.join(rel);
-        let fresh = std::fs::metadata(&path).map_or(true, |m| m.len() == 0);
+        let fresh = std::fs::symlink_metadata(&path).map_or(true, |m| m.len() == 0);
         if fresh && self.buckets.iter().any(|b| b[0] > 0) {
             out.push(rel, "timestamp,metric,value");
         }

@@ -287,7 +287,7 @@ fn verify(ctx: &Ctx, d: &mut Deployment, commit: Oid) -> Result<bool> {
             .num_milliseconds()
             .max(1000) as u64,
     );
-    let run = validate::command::run(
+    let run = crate::command::run(
         &cfg.deployment.verify_command,
         dir.path(),
         &[],

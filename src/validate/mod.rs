@@ -3,7 +3,6 @@
 //! `improvement-data/experiments.yaml`; `manual` when no mode can run. Every verdict
 //! keeps its numbers in `proposals/P-N/validation.json`.
 
-pub mod command;
 pub mod decision_replay;
 pub mod experiment;
 pub mod judge;
@@ -56,7 +55,7 @@ pub struct Validation {
     pub commit: String,
     /// Commands run, exit codes and the tail of their output.
     #[serde(default)]
-    pub runs: Vec<command::RunRecord>,
+    pub runs: Vec<crate::command::RunRecord>,
     /// Metrics before and after (shadow replay or experiment medians).
     #[serde(default)]
     pub metrics_before: BTreeMap<String, f64>,

@@ -3,7 +3,7 @@
 //! never touched. Shadow runs the replay command on the same recorded inputs for both
 //! and compares the metrics it prints (one JSON object).
 
-use super::command::{self, RunRecord};
+use crate::command::{self, RunRecord};
 use crate::config::Config;
 use crate::git::Git;
 use anyhow::{Context, Result};

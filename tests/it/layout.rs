@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 /// Bottom to top. The README's "Layout" section shows the same order.
 const LAYERS: &[&[&str]] = &[
     &[
-        "clock", "error", "fsutil", "stats", "crash", "lock", "vocab",
+        "clock", "error", "fsutil", "stats", "crash", "vocab", "sanitize",
     ],
+    &["lock", "command"],
     &["git", "forge"],
     &["config"],
     &["audit"],

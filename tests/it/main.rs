@@ -8,6 +8,8 @@ mod demo;
 mod fake_forge;
 mod forge;
 mod health;
+mod host;
+mod hostile;
 mod layout;
 mod lifecycle;
 mod records;
