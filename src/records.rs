@@ -327,6 +327,7 @@ mod tests {
                     inode,
                     size,
                     sealed,
+                    ..Default::default()
                 };
                 (p.to_string(), c)
             })
