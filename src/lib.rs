@@ -24,6 +24,7 @@ pub mod fsutil;
 pub mod git;
 pub mod health;
 pub mod history;
+pub mod housekeeping;
 pub mod learn;
 pub mod lifecycle;
 pub mod lock;
