@@ -7,4 +7,5 @@ mod cycle;
 mod demo;
 mod health;
 mod lifecycle;
+mod observe;
 mod reliability;
