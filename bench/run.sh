@@ -6,7 +6,9 @@
 # data (the real cycle's work: cursor load, discovery, reading the new bytes, cursor
 # save; median of 3) and peak RSS at two sizes; then the record-keeping half of a cycle
 # on a 10,000-record history (examples/bench_records.rs: audit verify, health, library
-# search, each < 1 s). Results: bench/out/results.md. Exit 1 if a check fails.
+# search, each < 1 s), and drift over long metric histories (examples/bench_drift.rs:
+# the whole history against the bounded window). Results: bench/out/results.md. Exit 1
+# if a check fails.
 #
 # usage: bench/run.sh [SIZE_MB]   (default: $BENCH_MB, else 1024; e.g. 64 for a quick run)
 set -euo pipefail
@@ -28,7 +30,7 @@ need() { # command, Debian package
 need jq jq
 need python3 python3
 
-cargo build --release -q --example observe --example gen_traversal --example bench_records
+cargo build --release -q --example observe --example gen_traversal --example bench_records --example bench_drift
 OBSERVE=target/release/examples/observe
 GEN=target/release/examples/gen_traversal
 SINCE=2026-01-01T00:00:00Z
@@ -117,6 +119,7 @@ rm -f "$OUT/cursors.json"
 # The record-keeping half of a cycle on a long history.
 RECORDS_RC=0
 target/release/examples/bench_records 10000 > "$OUT/records.txt" 2>&1 || RECORDS_RC=$?
+target/release/examples/bench_drift > "$OUT/drift.md"
 LOADAVG=$(cut -d' ' -f1 /proc/loadavg)
 
 python3 - "$OUT" "$BYTES" "$SMALL_BYTES" "$INC_BYTES" "$INC_FILES" \
@@ -227,6 +230,10 @@ lines = [
     "```",
     records,
     "```",
+    "",
+    "## Drift over long metric histories (examples/bench_drift.rs)",
+    "",
+    open(f"{out}/drift.md").read().strip(),
     "",
     "CHECK: " + ("OK, observe, Python and jq agree; record keeping within its limits" if not problems
                  else "FAILED\n  " + "\n  ".join(problems)),
