@@ -84,14 +84,15 @@ warm "$SMALL"
 measure observe_small /dev/null "$OBSERVE" "$SMALL" --since "$SINCE" --now "$NOW" --summary
 SMALL_BYTES=$(bytes "$SMALL")
 
-# Incremental: a full run that saves cursors, 1% new explorations, a run from the cursors.
-rm -f "$OUT/cursors.json"
-# The full run that saves the cursors, median of 3 like the incremental run below: a
+# Incremental: a full run that saves the read state as a cycle keeps it (state.json
+# and the sealed segments), 1% new explorations, a run from that state.
+STATE="$OUT/state"
+# The full run that saves the state, median of 3 like the incremental run below: a
 # single full run on a shared machine can be off by a quarter.
 FULL_RUNS=()
 for i in 1 2 3; do
-    rm -f "$OUT/cursors.json"
-    measure inc_full /dev/null "$OBSERVE" "$DATA" --since "$SINCE" --now "$NOW" --summary --cursors "$OUT/cursors.json"
+    rm -rf "$STATE"
+    measure inc_full /dev/null "$OBSERVE" "$DATA" --since "$SINCE" --now "$NOW" --summary --state "$STATE"
     FULL_RUNS+=("${WALL[inc_full]} ${CPU[inc_full]}")
 done
 FULL_MED=$(printf '%s\n' "${FULL_RUNS[@]}" | sort -n | sed -n 2p)
@@ -103,18 +104,17 @@ for f in "$INC_DIR"/logs/traversal/*.jsonl; do mv "$f" "$DATA/logs/traversal/tra
 rm -rf "$INC_DIR"
 INC_BYTES=$(find "$DATA/logs/traversal" -name 'traversal_inc_*' -print0 | xargs -0 cat | wc -c)
 INC_FILES=$(find "$DATA/logs/traversal" -name 'traversal_inc_*' | wc -l)
-# Median of 3 incremental runs, each from the same saved cursors.
-cp "$OUT/cursors.json" "$OUT/cursors.full.json"
+# Median of 3 incremental runs, each from the same saved state.
+rm -rf "$STATE.full" && cp -a "$STATE" "$STATE.full"
 INC_RUNS=()
 for i in 1 2 3; do
-    cp "$OUT/cursors.full.json" "$OUT/cursors.json"
-    measure inc "$OUT/observe_inc.json" "$OBSERVE" "$DATA" --since "$SINCE" --now "$NOW" --summary --cursors "$OUT/cursors.json"
+    rm -rf "$STATE" && cp -a "$STATE.full" "$STATE"
+    measure inc "$OUT/observe_inc.json" "$OBSERVE" "$DATA" --since "$SINCE" --now "$NOW" --summary --state "$STATE"
     INC_RUNS+=("${WALL[inc]} ${CPU[inc]} ${RSS[inc]}")
 done
 INC_MED=$(printf '%s\n' "${INC_RUNS[@]}" | sort -n | sed -n 2p)
-rm -f "$OUT/cursors.full.json"
+rm -rf "$STATE.full" "$STATE"
 find "$DATA/logs/traversal" -name 'traversal_inc_*' -delete
-rm -f "$OUT/cursors.json"
 
 # The record-keeping half of a cycle on a long history.
 RECORDS_RC=0
@@ -194,7 +194,8 @@ lines = [
     "are parsed exactly without the general float parser, ASCII lines skip UTF-8",
     "decoding; one worker per core takes whole files (glob match, stat, read), and",
     "per-worker aggregates are merged order-independently. Incremental: per-file cursors;",
-    "a finished exploration's file is sealed and costs no stat in later cycles.",
+    "finished explorations are retired into sealed segments: a run reads their 8-byte keys",
+    "and passes over their files from the directory listing (no stat, no cursor).",
     f"Page cache warm; {__import__('os').cpu_count()} cores; load average {loadavg:.2f}.",
     "",
     "| tool | MB/s (wall) | wall s | CPU s | MB per CPU s | peak RSS MB |",
@@ -217,7 +218,7 @@ lines = [
     f"{ob[2]:.0f} MB at {mb:,.0f} MB (target < 64 MB, not growing: "
     f"{verdict(ob[2] < 64 and ob[2] <= obs_small[2] + 8)})",
     f"- incremental cycle after appending {inc_bytes / 1048576:.1f} MB (1%, {inc_files} new explorations; "
-    f"cursor load + discovery + reading the new bytes + cursor save, median of 3): "
+    f"state load (state.json and segment keys) + discovery + reading the new bytes + state save, median of 3): "
     f"{inc[2]:.4f} s wall / {inc[3]:.2f} s CPU vs {inc[0]:.3f} s / {inc[1]:.2f} s for the full run (median of 3) = "
     f"**{inc_pct_wall:.1f}%** of the wall time, **{inc_pct_cpu:.1f}%** of the CPU time (10 ms resolution) "
     f"(target <= 5%: {verdict((inc_pct_cpu if loaded and inc[3] > 0 else inc_pct_wall) <= 5)}), RSS {inc[4]:.0f} MB",

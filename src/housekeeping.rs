@@ -207,6 +207,17 @@ pub fn run(git_dir: &Path, policy: &Policy, now: Timestamp) -> Result<Report> {
     })
 }
 
+/// What `health` shows, without packing or recording anything: the size now and the
+/// growth over the samples the cycles' `run` kept.
+pub fn status(git_dir: &Path, policy: &Policy, now: Timestamp) -> Result<(Size, Option<Growth>)> {
+    let s = size(git_dir)?;
+    let mut points = samples(git_dir, now, policy.growth_days);
+    if points.last().is_none_or(|(t, _)| *t < now) {
+        points.push((now, s.bytes()));
+    }
+    Ok((s, growth(&points)))
+}
+
 /// `git repack --geometric=2 -d`: loose objects and the smallest packs rolled into a
 /// new pack so each pack holds at least twice the objects of the next smaller one;
 /// `-d` deletes what the new pack makes redundant (and the packed loose objects).
@@ -250,26 +261,32 @@ struct Samples {
 
 const SAMPLES: &str = "improve/housekeeping.json";
 
-/// Adds a sample at `now` and returns the growth over the last `days`.
-fn record(git_dir: &Path, now: Timestamp, s: Size, days: i64) -> Result<Option<Growth>> {
-    let path = git_dir.join(SAMPLES);
-    let mut kept: Samples = std::fs::read(&path)
+/// The samples kept, from the last `days` before `now`, oldest first.
+fn samples(git_dir: &Path, now: Timestamp, days: i64) -> Vec<(Timestamp, u64)> {
+    let kept: Samples = std::fs::read(git_dir.join(SAMPLES))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
     let oldest = now - chrono::Duration::days(days);
-    let mut points: Vec<(Timestamp, u64)> = kept
-        .samples
+    kept.samples
         .iter()
         .filter_map(|(t, b)| Some((parse_ts(t).ok()?, *b)))
         .filter(|(t, _)| *t >= oldest && *t <= now)
-        .collect();
+        .collect()
+}
+
+/// Adds a sample at `now` (at most one an hour) and returns the growth over the last
+/// `days`.
+fn record(git_dir: &Path, now: Timestamp, s: Size, days: i64) -> Result<Option<Growth>> {
+    let mut points = samples(git_dir, now, days);
     let hour = chrono::Duration::hours(1);
     if points.last().is_none_or(|(t, _)| now - *t >= hour) {
         points.push((now, s.bytes()));
     }
-    kept.samples = points.iter().map(|(t, b)| (fmt_ts(*t), *b)).collect();
-    crate::fsutil::write_atomic(&path, &serde_json::to_vec(&kept)?)?;
+    let kept = Samples {
+        samples: points.iter().map(|(t, b)| (fmt_ts(*t), *b)).collect(),
+    };
+    crate::fsutil::write_atomic(&git_dir.join(SAMPLES), &serde_json::to_vec(&kept)?)?;
     Ok(growth(&points))
 }
 
@@ -372,6 +389,12 @@ mod tests {
         assert_eq!(listed.lines().count(), 3_404);
         let g = r.growth.expect("two samples a day apart");
         assert_eq!((g.samples, g.days), (2, 1.0));
+        // What health shows: the same, without writing a sample.
+        let kept = std::fs::read(git_dir.join(SAMPLES)).unwrap();
+        let (now, g2) = status(&git_dir, &policy, at(1)).unwrap();
+        assert_eq!((now, g2), (r.after, Some(g)));
+        status(&git_dir, &policy, at(3)).unwrap();
+        assert_eq!(std::fs::read(git_dir.join(SAMPLES)).unwrap(), kept);
 
         // The next roll-up merges the new objects with the small packs (geometric).
         loose(&repo, "c", 1_200, "third");
