@@ -358,19 +358,25 @@ mod tests {
         .unwrap();
     }
 
+    /// A fresh repository, its git directory, and a policy packing past `max_loose`.
+    fn repo(max_loose: u64) -> (tempfile::TempDir, git2::Repository, PathBuf, Policy) {
+        let d = tempfile::tempdir().unwrap();
+        let repo = git2::Repository::init(d.path()).unwrap();
+        let git_dir = repo.path().to_path_buf();
+        let policy = Policy {
+            max_loose_objects: max_loose,
+            ..Policy::default()
+        };
+        (d, repo, git_dir, policy)
+    }
+
     fn at(day: i64) -> Timestamp {
         parse_ts("2026-01-01T00:00:00Z").unwrap() + chrono::Duration::days(day)
     }
 
     #[test]
     fn loose_objects_are_packed_past_the_threshold_and_nothing_is_lost() {
-        let d = tempfile::tempdir().unwrap();
-        let repo = git2::Repository::init(d.path()).unwrap();
-        let git_dir = repo.path().to_path_buf();
-        let policy = Policy {
-            max_loose_objects: 1_000,
-            ..Policy::default()
-        };
+        let (d, repo, git_dir, policy) = repo(1_000);
         loose(&repo, "a", 400, "first");
         let r = run(&git_dir, &policy, at(0)).unwrap();
         assert_eq!(r.action, Action::Nothing);
@@ -407,13 +413,7 @@ mod tests {
 
     #[test]
     fn never_packs_while_another_git_holds_a_lock() {
-        let d = tempfile::tempdir().unwrap();
-        let repo = git2::Repository::init(d.path()).unwrap();
-        let git_dir = repo.path().to_path_buf();
-        let policy = Policy {
-            max_loose_objects: 100,
-            ..Policy::default()
-        };
+        let (_d, repo, git_dir, policy) = repo(100);
         loose(&repo, "a", 300, "x");
         std::fs::create_dir_all(git_dir.join("refs/heads/topic")).unwrap();
         std::fs::create_dir_all(git_dir.join("worktrees/wt")).unwrap();
@@ -446,15 +446,13 @@ mod tests {
 
     #[test]
     fn a_missing_git_is_reported_and_the_store_is_left_as_it_was() {
-        let d = tempfile::tempdir().unwrap();
-        let repo = git2::Repository::init(d.path()).unwrap();
+        let (_d, repo, git_dir, policy) = repo(10);
         loose(&repo, "a", 50, "x");
         let policy = Policy {
-            max_loose_objects: 10,
             git: PathBuf::from("/nonexistent/git"),
-            ..Policy::default()
+            ..policy
         };
-        let r = run(repo.path(), &policy, at(0)).unwrap();
+        let r = run(&git_dir, &policy, at(0)).unwrap();
         assert!(matches!(&r.action, Action::Failed { message } if message.contains("cannot run")));
         assert_eq!(r.after.loose_objects, 52);
     }

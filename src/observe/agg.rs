@@ -83,10 +83,7 @@ pub fn hash_parts(parts: &[&[u8]], n: u64) -> u64 {
         h ^= 0xff;
         h = h.wrapping_mul(0x100000001b3);
     }
-    let mut z = h ^ n.wrapping_mul(0x9e3779b97f4a7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d049bb133111eb);
-    z ^ (z >> 31)
+    super::identity::mix(h ^ n.wrapping_mul(0x9e3779b97f4a7c15))
 }
 
 /// Inserts into a list kept sorted by (file, line) and capped: the first occurrences.

@@ -95,6 +95,17 @@ fn explorations(root: &Path, ids: std::ops::Range<usize>) {
     }
 }
 
+/// A directory of one segment's worth of finished explorations, read and retired into
+/// segment 1 (re-checked in hour 1) by a cycle in hour 3.
+fn retired_segment() -> (tempfile::TempDir, Store) {
+    let d = tempfile::tempdir().unwrap();
+    let mut store = Store::default();
+    explorations(d.path(), 0..SEGMENT_ROWS);
+    let (_, c, _) = cycle(d.path(), &mut store, at(3));
+    assert_eq!(c.retired(), SEGMENT_ROWS);
+    (d, store)
+}
+
 fn count(o: &Observation, k: &str) -> u64 {
     o.counts.get(k).copied().unwrap_or(0)
 }
@@ -141,11 +152,7 @@ fn finished_files_retire_into_segments_that_never_change() {
 
 #[test]
 fn a_retired_file_appended_to_is_read_on_from_where_it_ended() {
-    let d = tempfile::tempdir().unwrap();
-    let mut store = Store::default();
-    explorations(d.path(), 0..SEGMENT_ROWS);
-    let (_, c, _) = cycle(d.path(), &mut store, at(3));
-    assert_eq!(c.retired(), SEGMENT_ROWS);
+    let (d, mut store) = retired_segment();
     let rel = "logs/traversal/traversal_x7.jsonl";
     let late = r#"{"event":"ENERGY_INJECTION","exploration_id":"x7","timestamp":"2026-01-06T10:00:00Z","energy_injection":{"amount":0.5,"reason":"traversal"}}"#;
     append(d.path(), rel, &format!("{late}\n{late}\n"));
@@ -174,10 +181,7 @@ fn a_retired_file_appended_to_is_read_on_from_where_it_ended() {
 
 #[test]
 fn files_gone_leave_their_segment_at_its_daily_recheck() {
-    let d = tempfile::tempdir().unwrap();
-    let mut store = Store::default();
-    explorations(d.path(), 0..SEGMENT_ROWS);
-    cycle(d.path(), &mut store, at(3));
+    let (d, mut store) = retired_segment();
     let before = store.files.clone();
     let gone = SEGMENT_ROWS * 6 / 10;
     for i in 0..gone {
@@ -267,10 +271,7 @@ fn state_of_earlier_versions_loads_and_its_sealed_files_are_not_read_again() {
 
 #[test]
 fn a_damaged_segment_is_an_error_that_names_it() {
-    let d = tempfile::tempdir().unwrap();
-    let mut store = Store::default();
-    explorations(d.path(), 0..SEGMENT_ROWS);
-    cycle(d.path(), &mut store, at(3));
+    let (_d, mut store) = retired_segment();
     let recs = format!("{SEALED_DIR}/000001.recs");
     store.files.get_mut(&recs).unwrap().truncate(30);
     let names = vec!["000001.keys".to_string(), "000001.recs".to_string()];
