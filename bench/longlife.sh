@@ -11,6 +11,7 @@
 #
 # usage: bench/longlife.sh [N]   (default: $LIFE_CYCLES, else 8760 = a year; ~300 is a
 #                                 quick run of a few minutes)
+# IMPROVE_BIN=path measures that binary instead of building this tree's.
 set -euo pipefail
 
 N="${1:-${LIFE_CYCLES:-8760}}"
@@ -20,8 +21,12 @@ DIR="$OUT/life-system"
 mkdir -p "$OUT"
 [ -x /usr/bin/time ] || { apt-get install -y -q time >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q time >/dev/null; }; }
 
-cargo build --release -q
-BIN="$PWD/target/release/improve"
+if [ -n "${IMPROVE_BIN:-}" ]; then
+    BIN=$(realpath "$IMPROVE_BIN")
+else
+    cargo build --release -q
+    BIN="$PWD/target/release/improve"
+fi
 export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1
 export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com
 export GIT_COMMITTER_NAME=improve-bot GIT_COMMITTER_EMAIL=bot@example.com
