@@ -13,7 +13,7 @@ pub use record::{CycleRecord, PatternOut, ProposalOut, Report};
 use crate::clock::{fmt_ts, parse_ts, Timestamp};
 use crate::config::Config;
 use crate::context::Ctx;
-use crate::diagnose::{attribute, patterns, Pattern};
+use crate::diagnose::{attribute, detect, patterns, Pattern};
 use crate::error::Error;
 use crate::git::Git;
 use crate::lock::{Acquire, CycleLock};
@@ -25,7 +25,7 @@ use crate::store::library::{self, Library};
 use crate::store::proposals;
 use crate::triggers::{self, Pending, Trigger};
 use crate::vocab::{TriggerKind, Urgency};
-use crate::{audit, crash, deploy, learn};
+use crate::{audit, crash, deploy, housekeeping, learn};
 use anyhow::{Context, Result};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -104,7 +104,7 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
         proposals::ensure_branches(git, &proposals::load_all(&ctx.records)?)?;
     }
     ctx.cycle = ctx.records.next_id("cycles", "C-", 6)?;
-    let mut state = State::load(&ctx.records)?;
+    let mut state = State::load_for_cycle(&ctx.records, now)?;
 
     // TRIGGER
     let mut pending = triggers::collect(git, &ctx.records, opts.meta, now)?;
@@ -208,6 +208,7 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
         report.lifecycle.push(line);
     }
     finish(&mut ctx, &run, report.lifecycle.len())?;
+    housekeep(git, now, &mut report);
     if let Some(remote) = &opts.push {
         if let Err(e) = push(&ctx, remote) {
             report.notes.push(format!(
@@ -243,7 +244,7 @@ fn lock(git: &Git, now: Timestamp) -> Result<CycleLock> {
 fn diagnose(ctx: &Ctx, obs: &Observation) -> Result<Diagnosis> {
     let (git, cfg) = (ctx.git, ctx.cfg);
     let ts = ctx.ts();
-    let mut history = patterns::History::load(&ctx.records)?;
+    let mut history = patterns::History::load_recent(&ctx.records, detect::HISTORY_WINDOW)?;
     history.push_cycle(&ctx.cycle, &ts, &obs.metrics);
     let mut library = library::load(&ctx.records)?;
     let mut found = patterns::detect(obs, &history, cfg);
@@ -391,6 +392,20 @@ fn finish(ctx: &mut Ctx, run: &Run, events: usize) -> Result<()> {
     let summary = format!("{}: finished", ctx.cycle);
     ctx.commit(tx, &summary)?;
     Ok(())
+}
+
+/// Keeps the repository packed (the cycle writes some twenty objects an hour, and git2
+/// never runs gc); what it did, when anything, is a note. Never fatal: a repository
+/// that cannot be packed now is packed by a later cycle.
+fn housekeep(git: &Git, now: Timestamp, report: &mut Report) {
+    match housekeeping::run(&git.common_dir(), &housekeeping::Policy::default(), now) {
+        Ok(r) => {
+            if let Some(note) = r.note() {
+                report.notes.push(note);
+            }
+        }
+        Err(e) => report.notes.push(format!("housekeeping: {e:#}")),
+    }
 }
 
 /// The window of this cycle: from the last cycle's end (at most `window_max` ago),
