@@ -1,4 +1,5 @@
-//! The hash-chained audit log on the records branch (`audit/YYYY-MM.jsonl`). Each
+//! The hash-chained audit log on the records branch (`audit/YYYY-MM/DD.jsonl`, see
+//! `files`; earlier versions wrote `audit/YYYY-MM.jsonl`, still read in place). Each
 //! entry carries the hash of the one before it, so any edit, deletion, reordering or
 //! truncation breaks the chain. A local anchor (`.git/improve/anchor.json`) remembers
 //! the last tip this clone wrote, so a rewrite of the branch itself (a
@@ -6,10 +7,13 @@
 //! Order is the chain's sequence, never wall time: a clock that steps back is a warning.
 
 mod anchor;
+pub mod files;
+mod index;
 mod verify;
 
 pub use anchor::{save_anchor, start_new_chain, Checkpoint, ANCHOR_FILE};
-pub use verify::{verify, verify_incremental, verify_since, Verification};
+pub use index::{Index, Pos, INDEX};
+pub use verify::{verify, verify_from_checkpoint, verify_incremental, verify_since, Verification};
 
 use crate::clock::{fmt_ts, Timestamp};
 use crate::git::Git;
@@ -17,6 +21,9 @@ use anyhow::{Context, Result};
 use git2::Oid;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+/// Where the chain's files live on the records branch.
+pub const DIR: &str = "audit";
 
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -83,10 +90,10 @@ impl AuditEntry {
     }
 }
 
-/// The audit file an entry written at `now` goes to; never earlier than the newest
-/// file, so the files' name order is the chain's order even if the clock steps back.
+/// The audit file an entry written at `now` goes to (its day's); never earlier than the
+/// newest file, so the files' order is the chain's order even if the clock steps back.
 pub fn file_for(now: Timestamp, head_file: Option<&str>) -> String {
-    let f = format!("audit/{}.jsonl", now.format("%Y-%m"));
+    let f = files::day_file(DIR, now, ".jsonl");
     match head_file {
         Some(h) if h > f.as_str() => h.to_string(),
         _ => f,
@@ -101,12 +108,9 @@ pub fn head(git: &Git, tip: Option<Oid>) -> Result<Head> {
         file: None,
     };
     let Some(tip) = tip else { return Ok(genesis) };
-    let mut files = git.list_dir(tip, "audit")?;
-    files.sort();
-    let Some(last) = files.last() else {
+    let Some(path) = files::last_file(git, tip, DIR)? else {
         return Ok(genesis);
     };
-    let path = format!("audit/{last}");
     let bytes = git.read_file(tip, &path)?.unwrap_or_default();
     let text = String::from_utf8_lossy(&bytes);
     match text.lines().rev().find(|l| !l.trim().is_empty()) {
@@ -123,23 +127,31 @@ pub fn head(git: &Git, tip: Option<Oid>) -> Result<Head> {
     }
 }
 
-/// All entries at `tip`, in chain order (for `check`, `health` and the report).
-pub fn entries(git: &Git, tip: Option<Oid>) -> Result<Vec<AuditEntry>> {
+/// Every entry at `tip` that `keep` keeps, in chain order, read one file at a time
+/// (`check` on records written before the deployment index, `audit verify`'s callers).
+pub fn entries_where(
+    git: &Git,
+    tip: Option<Oid>,
+    keep: impl Fn(&AuditEntry) -> bool,
+) -> Result<Vec<AuditEntry>> {
     let Some(tip) = tip else { return Ok(vec![]) };
-    let mut files = git.list_dir(tip, "audit")?;
-    files.sort();
     let mut out = vec![];
-    for f in files {
-        let bytes = git
-            .read_file(tip, &format!("audit/{f}"))?
-            .unwrap_or_default();
+    for f in files::files(git, tip, DIR)? {
+        let bytes = git.read_file(tip, &f)?.unwrap_or_default();
         for line in String::from_utf8_lossy(&bytes).lines() {
-            if let Ok(e) = serde_json::from_str(line) {
-                out.push(e);
+            if let Ok(e) = serde_json::from_str::<AuditEntry>(line) {
+                if keep(&e) {
+                    out.push(e);
+                }
             }
         }
     }
     Ok(out)
+}
+
+/// All entries at `tip`, in chain order.
+pub fn entries(git: &Git, tip: Option<Oid>) -> Result<Vec<AuditEntry>> {
+    entries_where(git, tip, |_| true)
 }
 
 #[cfg(test)]

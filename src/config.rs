@@ -55,6 +55,8 @@ pub struct Config {
     pub meta: MetaCfg,
     #[serde(default)]
     pub audit: AuditCfg,
+    #[serde(default)]
+    pub retention: RetentionCfg,
     /// Globs of the paths a proposal may touch (relative to the repository root).
     #[serde(default = "d::allowed_paths")]
     pub allowed_paths: Vec<String>,
@@ -266,6 +268,75 @@ pub struct MetaCfg {
 #[serde(deny_unknown_fields, default)]
 pub struct AuditCfg {
     pub enabled: bool,
+}
+
+/// What the tool keeps and for how long (README, "What grows and how to bound it").
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionCfg {
+    /// A closed proposal's branch is deleted this long after it closed (its commit is
+    /// kept by the tag `improve/archive/P-NNNN`).
+    pub proposal_branches: String,
+    /// `health` warns when the system's logs pass this size (`10GB`, `512MB`; `0`:
+    /// never). The tool never deletes them.
+    pub logs_warn_size: String,
+}
+
+impl Default for RetentionCfg {
+    fn default() -> Self {
+        RetentionCfg {
+            proposal_branches: "30d".into(),
+            logs_warn_size: "10GB".into(),
+        }
+    }
+}
+
+impl RetentionCfg {
+    /// `logs_warn_size` in bytes (validated at load).
+    pub fn logs_warn_bytes(&self) -> u64 {
+        parse_size(&self.logs_warn_size).unwrap_or(0)
+    }
+
+    /// The first field that does not parse, with why.
+    fn problem(&self) -> Option<(&'static str, String)> {
+        if let Err(e) = crate::clock::parse_duration(&self.proposal_branches) {
+            return Some(("retention.proposal_branches", e.to_string()));
+        }
+        parse_size(&self.logs_warn_size)
+            .err()
+            .map(|e| ("retention.logs_warn_size", e))
+    }
+}
+
+/// A size: a number with an optional unit K, M, G or T (powers of 1024, `B`/`iB` may
+/// follow): `10GB`, `512MiB`, `0`.
+pub fn parse_size(s: &str) -> std::result::Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("size {s:?}: expected a number then K, M, G or T"))?;
+    let unit = unit.trim().to_ascii_uppercase();
+    let unit = unit.trim_end_matches("IB").trim_end_matches('B');
+    let scale = match unit {
+        "" => 1u64,
+        "K" => 1 << 10,
+        "M" => 1 << 20,
+        "G" => 1 << 30,
+        "T" => 1 << 40,
+        other => {
+            return Err(format!(
+                "size {s:?}: unknown unit {other:?} (use K, M, G or T)"
+            ))
+        }
+    };
+    if !n.is_finite() || n < 0.0 {
+        return Err(format!("size {s:?} must be a finite, non-negative amount"));
+    }
+    Ok((n * scale as f64) as u64)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -672,6 +743,9 @@ impl Config {
                 return Err(err(field, format!("must be between 0 and 1, got {v}")));
             }
         }
+        if let Some((field, message)) = self.retention.problem() {
+            return Err(err(field, message));
+        }
         for p in &self.allowed_paths {
             if p.starts_with('/') || p.split('/').any(|c| c == "..") {
                 return Err(err(
@@ -807,6 +881,30 @@ mod tests {
         let text = "audit:\n  enabled: false\n";
         let e = Config::parse(text, Path::new("c.yaml")).unwrap_err();
         assert!(e.to_string().starts_with("c.yaml:2: audit.enabled"), "{e}");
+    }
+
+    #[test]
+    fn retention_sizes_and_durations_are_checked() {
+        let c = Config::builtin();
+        assert_eq!(c.retention.logs_warn_bytes(), 10 << 30);
+        assert_eq!(c.dur(&c.retention.proposal_branches).num_days(), 30);
+        assert_eq!(parse_size("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_size("1.5k"), Ok(1536));
+        assert_eq!(parse_size("0"), Ok(0));
+        let text = "version: 1\nretention:\n  logs_warn_size: 10 parsecs\n";
+        let e = Config::parse(text, Path::new("c.yaml")).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("c.yaml:3: retention.logs_warn_size"),
+            "{e}"
+        );
+        let text = "retention:\n  proposal_branches: forever\n";
+        let e = Config::parse(text, Path::new("c.yaml")).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("c.yaml:2: retention.proposal_branches"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -200,6 +200,18 @@ impl Git {
         }
     }
 
+    /// The id of the directory (tree) at `path` in `commit`, if present: lets a caller
+    /// tell that a whole directory is unchanged without listing it.
+    pub fn tree_id_at(&self, commit: Oid, path: &str) -> Result<Option<Oid>> {
+        let tree = self.tree_of(commit)?;
+        match tree.get_path(Path::new(path)) {
+            Ok(e) if e.kind() == Some(ObjectType::Tree) => Ok(Some(e.id())),
+            Ok(_) => Ok(None),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("looking up {path} at {commit}")),
+        }
+    }
+
     /// True when `path` in `commit` is a symbolic link (never followed for writing).
     pub fn is_symlink(&self, commit: Oid, path: &str) -> Result<bool> {
         let tree = self.tree_of(commit)?;

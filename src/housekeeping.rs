@@ -3,7 +3,12 @@
 //! left alone, a year of hourly cycles is hundreds of thousands of loose objects and
 //! tens of gigabytes. Packing runs through the git binary as geometric repacking (its
 //! cost follows the new objects, not the repository), once loose objects pass a
-//! threshold, and never while another git process holds one of its locks.
+//! threshold, and never while another git process holds one of its locks. It also
+//! measures the system's logs once a day (`logs`), which the tool never deletes.
+
+mod logs;
+
+pub use logs::{LogPolicy, Logs};
 
 use crate::clock::{fmt_ts, parse_ts, Timestamp};
 use anyhow::{Context, Result};
@@ -23,6 +28,8 @@ pub struct Policy {
     pub git: PathBuf,
     /// Growth is measured over the size samples of this many days.
     pub growth_days: i64,
+    /// The system's logs, measured once a day when set.
+    pub logs: Option<LogPolicy>,
 }
 
 impl Default for Policy {
@@ -32,6 +39,7 @@ impl Default for Policy {
             max_loose_bytes: 64 << 20,
             git: PathBuf::from("git"),
             growth_days: 30,
+            logs: None,
         }
     }
 }
@@ -84,6 +92,8 @@ pub struct Report {
     #[serde(flatten)]
     pub action: Action,
     pub growth: Option<Growth>,
+    /// The system's logs, as last measured.
+    pub logs: Option<Logs>,
 }
 
 impl Report {
@@ -217,24 +227,60 @@ pub fn run(git_dir: &Path, policy: &Policy, now: Timestamp) -> Result<Report> {
         Action::Packed { .. } | Action::Failed { .. } => size(git_dir)?,
         _ => before,
     };
-    let growth = record(git_dir, now, after, policy.growth_days)?;
+    let (growth, logs) = record(git_dir, now, after, policy)?;
     Ok(Report {
         before,
         after,
         action,
         growth,
+        logs,
     })
 }
 
-/// What `health` shows, without packing or recording anything: the size now and the
-/// growth over the samples the cycles' `run` kept.
-pub fn status(git_dir: &Path, policy: &Policy, now: Timestamp) -> Result<(Size, Option<Growth>)> {
-    let s = size(git_dir)?;
-    let mut points = samples(git_dir, now, policy.growth_days);
-    if points.last().is_none_or(|(t, _)| *t < now) {
-        points.push((now, s.bytes()));
+/// What `health` shows, read without packing or recording anything: the object store's
+/// size now, the samples the cycles' `run` kept, and the logs as last measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Storage {
+    pub size: Size,
+    samples: Vec<(Timestamp, u64)>,
+    pub logs: Option<Logs>,
+}
+
+impl Storage {
+    /// Reads the repository whose git directory is `git_dir`.
+    pub fn read(git_dir: &Path) -> Result<Storage> {
+        let kept = kept(git_dir);
+        Ok(Storage {
+            size: size(git_dir)?,
+            samples: kept
+                .samples
+                .iter()
+                .filter_map(|(t, b)| Some((parse_ts(t).ok()?, *b)))
+                .collect(),
+            logs: kept.logs,
+        })
     }
-    Ok((s, growth(&points)))
+
+    /// The growth over the last `days` before `now`, the size now included.
+    pub fn growth(&self, now: Timestamp, days: i64) -> Option<Growth> {
+        let oldest = now - chrono::Duration::days(days);
+        let mut points: Vec<(Timestamp, u64)> = self
+            .samples
+            .iter()
+            .copied()
+            .filter(|(t, _)| *t >= oldest && *t <= now)
+            .collect();
+        if points.last().is_none_or(|(t, _)| *t < now) {
+            points.push((now, self.size.bytes()));
+        }
+        growth(&points)
+    }
+}
+
+/// `Storage` at `now`: the size now and the growth over the policy's days.
+pub fn status(git_dir: &Path, policy: &Policy, now: Timestamp) -> Result<(Size, Option<Growth>)> {
+    let s = Storage::read(git_dir)?;
+    Ok((s.size, s.growth(now, policy.growth_days)))
 }
 
 /// `git repack --geometric=2 -d`: loose objects and the smallest packs rolled into a
@@ -271,21 +317,26 @@ fn pack(git_dir: &Path, policy: &Policy) -> Action {
     }
 }
 
-/// The size samples kept between runs.
+/// The size samples kept between runs, and the last measurement of the logs.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Samples {
     /// (time, bytes), oldest first, at most one an hour, none older than the span.
     samples: Vec<(String, u64)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    logs: Option<Logs>,
 }
 
 const SAMPLES: &str = "improve/housekeeping.json";
 
-/// The samples kept, from the last `days` before `now`, oldest first.
-fn samples(git_dir: &Path, now: Timestamp, days: i64) -> Vec<(Timestamp, u64)> {
-    let kept: Samples = std::fs::read(git_dir.join(SAMPLES))
+fn kept(git_dir: &Path) -> Samples {
+    std::fs::read(git_dir.join(SAMPLES))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// The samples kept, from the last `days` before `now`, oldest first.
+fn samples(kept: &Samples, now: Timestamp, days: i64) -> Vec<(Timestamp, u64)> {
     let oldest = now - chrono::Duration::days(days);
     kept.samples
         .iter()
@@ -294,19 +345,30 @@ fn samples(git_dir: &Path, now: Timestamp, days: i64) -> Vec<(Timestamp, u64)> {
         .collect()
 }
 
-/// Adds a sample at `now` (at most one an hour) and returns the growth over the last
-/// `days`.
-fn record(git_dir: &Path, now: Timestamp, s: Size, days: i64) -> Result<Option<Growth>> {
-    let mut points = samples(git_dir, now, days);
+/// Adds a sample at `now` (at most one an hour), measures the logs when due, and
+/// returns the growth over the policy's days and the logs as last measured.
+fn record(
+    git_dir: &Path,
+    now: Timestamp,
+    s: Size,
+    policy: &Policy,
+) -> Result<(Option<Growth>, Option<Logs>)> {
+    let old = kept(git_dir);
+    let mut points = samples(&old, now, policy.growth_days);
     let hour = chrono::Duration::hours(1);
     if points.last().is_none_or(|(t, _)| now - *t >= hour) {
         points.push((now, s.bytes()));
     }
+    let logs = match &policy.logs {
+        Some(p) if Logs::due(old.logs.as_ref(), now, p.warn_bytes) => Some(logs::measure(p, now)?),
+        _ => old.logs,
+    };
     let kept = Samples {
         samples: points.iter().map(|(t, b)| (fmt_ts(*t), *b)).collect(),
+        logs,
     };
     crate::fsutil::write_atomic(&git_dir.join(SAMPLES), &serde_json::to_vec(&kept)?)?;
-    Ok(growth(&points))
+    Ok((growth(&points), kept.logs))
 }
 
 /// Least-squares bytes per day over the samples; `None` below two samples or an hour.
@@ -490,7 +552,9 @@ mod tests {
             let now = at(0) + chrono::Duration::minutes(30 * half_hour);
             let saw = if half_hour % 100 < 50 { 200_000 } else { 0 };
             let bytes = (half_hour as u64 * 30 * 60 * 1_000_000) / 86_400 + saw;
-            last = record(git_dir, now, s(bytes), 30).unwrap();
+            last = record(git_dir, now, s(bytes), &Policy::default())
+                .unwrap()
+                .0;
         }
         let g = last.unwrap();
         assert!((g.bytes_per_day - 1e6).abs() < 2e4, "{g:?}");

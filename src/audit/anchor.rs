@@ -15,8 +15,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// A verified point of the chain: entry `seq` (with `hash`, stamped `ts`) ends at byte
-/// `offset` of `file`, whose first `offset` bytes hash to `prefix_sha256`; the earlier
-/// files are sealed (the tool only ever appends to the newest) and known by blob id.
+/// `offset` of `file`, whose first `offset` bytes hash to `prefix_sha256`; what came
+/// before is sealed (the tool only ever appends to the newest file): files by blob id,
+/// whole months before the checkpoint's by tree id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Checkpoint {
     pub seq: u64,

@@ -1,10 +1,13 @@
-//! Verifying the chain, file by file (one month's file in memory at a time): sequence,
-//! links and hashes are checked; a timestamp earlier than the one before is a warning
-//! (clocks step back), never a tamper verdict. A checkpoint lets a cycle verify only
-//! the entries written since the last verification.
+//! Verifying the chain, file by file (one file in memory at a time): sequence, links
+//! and hashes are checked; a timestamp earlier than the one before is a warning (clocks
+//! step back), never a tamper verdict. A checkpoint lets a cycle verify only the
+//! entries written since the last verification: what it covers is known by blob id
+//! (the checkpoint month's earlier days, files of earlier versions) or by tree id (whole
+//! earlier months), so checking it costs a few lookups however long the chain is.
 
 use super::anchor::{self, Checkpoint};
-use super::{AuditEntry, GENESIS};
+use super::files::{self, month_of, Unit};
+use super::{AuditEntry, DIR, GENESIS};
 use crate::git::Git;
 use anyhow::Result;
 use git2::Oid;
@@ -21,6 +24,8 @@ pub struct Verification {
     pub files: usize,
     /// The first sequence number read; entries before it were verified earlier.
     pub from_seq: u64,
+    /// The sequence number of the last entry: the chain's length.
+    pub last_seq: u64,
     /// Tampering or damage: deploys are refused.
     pub problems: Vec<String>,
     /// Worth a human's look, but no sign of tampering (a clock that stepped back).
@@ -136,10 +141,12 @@ impl Walk {
     }
 
     /// Adds the anchor's verdict and, when all is well, the new checkpoint.
-    fn finish(mut self, git: &Git, tip: Option<Oid>) -> Verification {
+    fn finish(mut self, git: &Git, tip: Option<Oid>) -> Result<Verification> {
+        self.v.last_seq = self.seq;
         self.v.problems.extend(anchor::problems(git, tip, self.seq));
-        if self.v.ok() && self.seq > 0 {
+        if let (true, Some(tip)) = (self.v.ok() && self.seq > 0, tip) {
             if let Some((file, len, sha)) = self.last_file {
+                let sealed = compact(git, tip, self.sealed, &file)?;
                 self.v.checkpoint = Some(Checkpoint {
                     seq: self.seq,
                     hash: self.prev,
@@ -147,33 +154,51 @@ impl Walk {
                     file,
                     offset: len,
                     prefix_sha256: sha,
-                    sealed: self.sealed,
+                    sealed,
                 });
             }
         }
-        self.v
+        Ok(self.v)
     }
 }
 
-fn audit_files(git: &Git, tip: Oid) -> Result<Vec<String>> {
-    let mut files: Vec<String> = git
-        .list_dir(tip, "audit")?
-        .into_iter()
-        .map(|f| format!("audit/{f}"))
-        .collect();
-    files.sort();
-    Ok(files)
+/// The sealed files of a checkpoint, with every month before the checkpoint file's
+/// own folded into one entry, the month's tree id: the checkpoint stays a few dozen
+/// entries however many days the chain has.
+fn compact(
+    git: &Git,
+    tip: Oid,
+    sealed: BTreeMap<String, String>,
+    last_file: &str,
+) -> Result<BTreeMap<String, String>> {
+    let current = month_of(DIR, last_file);
+    let mut out = BTreeMap::new();
+    for (path, id) in sealed {
+        match month_of(DIR, &path) {
+            Some(m) if Some(m) != current => {
+                if !out.contains_key(m) {
+                    if let Some(t) = git.tree_id_at(tip, m)? {
+                        out.insert(m.to_string(), t.to_string());
+                    }
+                }
+            }
+            _ => {
+                out.insert(path, id);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Verifies the whole chain at `tip`, and the local anchor if this clone has one.
 pub fn verify(git: &Git, tip: Option<Oid>) -> Result<Verification> {
     let mut walk = Walk::new(0, GENESIS.to_string(), String::new());
     if let Some(tip) = tip {
-        for f in audit_files(git, tip)? {
+        for f in files::files(git, tip, DIR)? {
             walk.file(git, tip, &f, 0)?;
         }
     }
-    Ok(walk.finish(git, tip))
+    walk.finish(git, tip)
 }
 
 /// Verifies only the entries after `checkpoint` (all of them without one), after
@@ -188,15 +213,45 @@ pub fn verify_since(
     let (Some(tip), Some(cp)) = (tip, checkpoint) else {
         return verify(git, tip);
     };
-    let files = audit_files(git, tip)?;
+    let units = files::units(git, tip, DIR)?;
+    // The unit the checkpoint's file is in: its month, or the file itself.
+    let cp_unit = Unit {
+        path: month_of(DIR, &cp.file).unwrap_or(&cp.file).to_string(),
+        dir: month_of(DIR, &cp.file).is_some(),
+    };
+    let Some(at) = units.iter().position(|u| *u == cp_unit) else {
+        let mut v = verify(git, Some(tip))?;
+        v.checkpoint = None;
+        v.problems.insert(
+            0,
+            format!("{}: verified up to entry {} and is gone", cp.file, cp.seq),
+        );
+        return Ok(v);
+    };
     let mut changed = vec![];
-    for f in files.iter().filter(|f| f.as_str() < cp.file.as_str()) {
-        let now = git.blob_id(tip, f)?.map(|o| o.to_string());
-        if cp.sealed.get(f) != now.as_ref() {
+    let mut seen = vec![];
+    // Before the checkpoint's unit: sealed whole months (by tree id) and files.
+    for u in &units[..at] {
+        let id = if u.dir {
+            git.tree_id_at(tip, &u.path)?
+        } else {
+            git.blob_id(tip, &u.path)?
+        };
+        if cp.sealed.get(&u.path) != id.map(|o| o.to_string()).as_ref() {
+            changed.push(format!("{} changed after it was verified", u.path));
+        }
+        seen.push(u.path.clone());
+    }
+    // In the checkpoint's month: the days before its file, by blob id.
+    let unit_files = files::files_of(git, tip, &cp_unit)?;
+    for f in unit_files.iter().filter(|f| f.as_str() < cp.file.as_str()) {
+        let id = git.blob_id(tip, f)?.map(|o| o.to_string());
+        if cp.sealed.get(f) != id.as_ref() {
             changed.push(format!("{f} changed after it was verified"));
         }
+        seen.push(f.clone());
     }
-    for f in cp.sealed.keys().filter(|f| !files.contains(f)) {
+    for f in cp.sealed.keys().filter(|f| !seen.contains(f)) {
         changed.push(format!("{f} was verified earlier and is gone"));
     }
     let bytes = git.read_file(tip, &cp.file)?;
@@ -219,10 +274,23 @@ pub fn verify_since(
     let mut walk = Walk::new(cp.seq, cp.hash.clone(), cp.ts.clone());
     walk.sealed = cp.sealed.clone();
     walk.file(git, tip, &cp.file, cp.offset)?;
-    for f in files.iter().filter(|f| f.as_str() > cp.file.as_str()) {
+    for f in unit_files.iter().filter(|f| f.as_str() > cp.file.as_str()) {
         walk.file(git, tip, f, 0)?;
     }
-    Ok(walk.finish(git, Some(tip)))
+    for u in &units[at + 1..] {
+        for f in files::files_of(git, tip, u)? {
+            walk.file(git, tip, &f, 0)?;
+        }
+    }
+    walk.finish(git, Some(tip))
+}
+
+/// Verifies from the checkpoint in the local anchor without storing a new one: what
+/// the reading commands (`status`, `health`, `check`, `report`) call, at the cost of
+/// the entries written since the last cycle.
+pub fn verify_from_checkpoint(git: &Git, tip: Option<Oid>) -> Result<Verification> {
+    let cp = anchor::load(git).ok().flatten().and_then(|a| a.checkpoint);
+    verify_since(git, tip, cp.as_ref())
 }
 
 /// What a cycle calls: verifies the entries since the checkpoint in the local anchor,

@@ -76,17 +76,19 @@ pub fn status(app: &App, _args: StatusArgs) -> Result<i32> {
         app.say("not initialised: run `improve init`");
         return Ok(0);
     }
-    let cycles = records.list("cycles")?;
-    let last: Option<CycleRecord> = match cycles.last() {
-        Some(name) => record::load(&records, name.trim_end_matches(".json"))?,
+    // The summary the cycles keep and the chain since the last verified checkpoint:
+    // bounded by what is shown, not by the history.
+    let summary = improve::cycle::summary::current(&records)?;
+    let last: Option<CycleRecord> = match &summary.last_cycle {
+        Some(id) => record::load(&records, id)?,
         None => None,
     };
     let proposals = prop::load_all(&records)?;
     let deployments = deploy::load_all(&records)?;
-    let verification = improve::audit::verify(&git, records.tip)?;
+    let verification = improve::audit::verify_from_checkpoint(&git, records.tip)?;
     if app.json {
         super::print_json(&json!({
-            "cycles": cycles.len(),
+            "cycles": summary.cycles,
             "last_cycle": last.as_ref().map(|c| json!({"cycle": c.cycle, "started": c.started, "outcome": c.outcome, "patterns": c.patterns.iter().map(PatternOut::of).collect::<Vec<_>>()})),
             "proposals": proposals.iter().map(|p| json!({"id": p.id, "status": p.status.as_str(), "type": p.kind.as_str(), "summary": p.change.summary, "next": next_step(p)})).collect::<Vec<_>>(),
             "deployments": deployments.iter().map(|d| json!({"id": d.id, "proposal": d.proposal, "status": d.status.as_str()})).collect::<Vec<_>>(),
@@ -100,10 +102,7 @@ pub fn status(app: &App, _args: StatusArgs) -> Result<i32> {
         Some(c) => {
             println!(
                 "  {} cycles; the last, {} at {}: {}",
-                cycles.len(),
-                c.cycle,
-                c.started,
-                c.outcome
+                summary.cycles, c.cycle, c.started, c.outcome
             );
             println!(
                 "    read {} lines from {} files; skipped {}",
@@ -158,7 +157,7 @@ pub fn status(app: &App, _args: StatusArgs) -> Result<i32> {
     println!(
         "  audit log: {}",
         if verification.ok() {
-            format!("{} entries, chain intact", verification.entries)
+            format!("{} entries, chain intact", verification.last_seq)
         } else {
             format!("FAILED: {}", verification.problems.join("; "))
         }

@@ -7,6 +7,7 @@
 
 mod advance;
 pub mod record;
+pub mod summary;
 
 pub use record::{CycleRecord, PatternOut, ProposalOut, Report};
 
@@ -93,7 +94,7 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
         phase_ms: BTreeMap::new(),
         notes: vec![],
     };
-    let verification = audit::verify(git, ctx.records.tip)?;
+    let verification = audit::verify_incremental(git, ctx.records.tip)?;
     if !verification.ok() {
         run.notes.push(format!(
             "audit log failed verification ({}); deploys are refused until a human resolves it",
@@ -103,7 +104,10 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
     if !opts.dry_run {
         proposals::ensure_branches(git, &proposals::load_all(&ctx.records)?)?;
     }
-    ctx.cycle = ctx.records.next_id("cycles", "C-", 6)?;
+    ctx.cycle = ctx.records.next_id(record::DIR, "C-", 6)?;
+    if !opts.dry_run {
+        run.notes.extend(summary::upgrade(&mut ctx)?);
+    }
     let mut state = State::load_for_cycle(&ctx.records, now)?;
 
     // TRIGGER
@@ -207,8 +211,9 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
     if let Some(line) = learn::meta::maybe_propose(&mut ctx, pending.is_meta())? {
         report.lifecycle.push(line);
     }
+    retire_branches(&mut ctx, &mut report);
     finish(&mut ctx, &run, report.lifecycle.len())?;
-    housekeep(git, now, &mut report);
+    housekeep(git, cfg, now, &mut report);
     if let Some(remote) = &opts.push {
         if let Err(e) = push(&ctx, remote) {
             report.notes.push(format!(
@@ -346,7 +351,7 @@ fn record_first_half(
         &cycle,
         &ts,
     );
-    tx.put_json(&record::path(&cycle), record)?;
+    summary::put_record(&ctx.records, &mut tx, record, None)?;
     learn::record(
         &mut tx,
         &diagnosis.library,
@@ -360,12 +365,11 @@ fn record_first_half(
     Ok(drafts)
 }
 
-/// Appends this window's metrics to `metrics/YYYY-MM.csv`, the history drift is
+/// Appends this window's metrics to the day's metrics file, the history drift is
 /// judged over.
 fn append_metrics(tx: &mut Tx, cycle: &str, ts: &str, obs: &Observation) {
-    let month = &ts[..7];
     tx.append_csv(
-        &format!("metrics/{month}.csv"),
+        &patterns::History::file_for(ts),
         patterns::METRICS_HEADER,
         &patterns::History::csv_rows(cycle, ts, &obs.metrics),
     );
@@ -376,13 +380,14 @@ fn append_metrics(tx: &mut Tx, cycle: &str, ts: &str, obs: &Observation) {
 fn finish(ctx: &mut Ctx, run: &Run, events: usize) -> Result<()> {
     let t_total = run.started.elapsed().as_millis() as u64;
     let rest = t_total.saturating_sub(run.phase_ms.values().sum::<u64>());
-    let Some(mut rec) = record::load(&ctx.records, &ctx.cycle)? else {
+    let Some(first) = record::load(&ctx.records, &ctx.cycle)? else {
         return Ok(());
     };
+    let mut rec = first.clone();
     rec.phase_ms
         .insert("validate_deploy_monitor_learn".to_string(), rest);
     let mut tx = ctx.tx();
-    tx.put_json(&record::path(&ctx.cycle), &rec)?;
+    summary::put_record(&ctx.records, &mut tx, &rec, Some(&first))?;
     tx.audit(
         "learn",
         "finished",
@@ -394,14 +399,49 @@ fn finish(ctx: &mut Ctx, run: &Run, events: usize) -> Result<()> {
     Ok(())
 }
 
+/// Deletes the branches of proposals closed longer than `retention.proposal_branches`
+/// (their commits kept as tags). Never fatal: what fails is tried again next cycle.
+fn retire_branches(ctx: &mut Ctx, report: &mut Report) {
+    let keep = ctx.cfg.dur(&ctx.cfg.retention.proposal_branches);
+    match proposals::retire_branches(ctx, keep) {
+        Ok(ids) if !ids.is_empty() => report.lifecycle.push(format!(
+            "retention: deleted the branches of {} (closed for {}; kept as tags improve/archive/…)",
+            ids.join(", "),
+            ctx.cfg.retention.proposal_branches
+        )),
+        Ok(_) => {}
+        Err(e) => report.notes.push(format!("retention: {e:#}")),
+    }
+}
+
 /// Keeps the repository packed (the cycle writes some twenty objects an hour, and git2
-/// never runs gc); what it did, when anything, is a note. Never fatal: a repository
-/// that cannot be packed now is packed by a later cycle.
-fn housekeep(git: &Git, now: Timestamp, report: &mut Report) {
-    match housekeeping::run(&git.common_dir(), &housekeeping::Policy::default(), now) {
+/// never runs gc) and measures the system's logs once a day; what it did, when
+/// anything, is a note. Never fatal: a repository that cannot be packed now is packed
+/// by a later cycle.
+fn housekeep(git: &Git, cfg: &Config, now: Timestamp, report: &mut Report) {
+    let s = &cfg.sources;
+    let globs = [&s.traversal, &s.agent_traces, &s.health, &s.graph_events]
+        .into_iter()
+        .flatten()
+        .chain(s.jsonl.iter().map(|g| &g.glob))
+        .cloned()
+        .collect();
+    let policy = housekeeping::Policy {
+        logs: Some(housekeeping::LogPolicy {
+            root: git.root(),
+            globs,
+            warn_bytes: cfg.retention.logs_warn_bytes(),
+        }),
+        ..housekeeping::Policy::default()
+    };
+    match housekeeping::run(&git.common_dir(), &policy, now) {
         Ok(r) => {
-            if let Some(note) = r.note() {
-                report.notes.push(note);
+            report.notes.extend(r.note());
+            if let Some(l) = r.logs.filter(|l| l.over() && l.ts == fmt_ts(now)) {
+                report.notes.push(format!(
+                    "logs: {} bytes in {} files, past retention.logs_warn_size ({}); improve never deletes them",
+                    l.bytes, l.files, cfg.retention.logs_warn_size
+                ));
             }
         }
         Err(e) => report.notes.push(format!("housekeeping: {e:#}")),

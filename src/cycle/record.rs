@@ -1,17 +1,19 @@
-//! What a cycle leaves behind: `cycles/C-000042.json` on the records branch, and the
-//! report `improve cycle` shows (`--json`: that object).
+//! What a cycle leaves behind: `cycles/00/00/C-000042.json` on the records branch
+//! (sharded, see `records::layout`; earlier versions wrote `cycles/C-000042.json`, still
+//! read), folded into `summary.json` as it is written, and the report `improve cycle`
+//! shows (`--json`: that object).
 
 use crate::diagnose::Pattern;
 use crate::observe::Skipped;
 use crate::propose::generate::{Draft, Skip};
-use crate::records::Records;
+use crate::records::{layout, Records};
 use crate::store::proposals::Proposal;
 use crate::triggers::Trigger;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// `cycles/C-000042.json`.
+/// `cycles/00/00/C-000042.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CycleRecord {
     pub cycle: String,
@@ -33,20 +35,53 @@ pub struct CycleRecord {
     pub audit_ok: bool,
 }
 
+/// Where cycle records live.
+pub const DIR: &str = "cycles";
+
+/// Where a cycle's record is written.
 pub fn path(cycle: &str) -> String {
-    format!("cycles/{cycle}.json")
+    layout::shard_path(DIR, &format!("{cycle}.json"))
 }
 
-/// One cycle's record.
+/// One cycle's record (sharded, or flat from an earlier version).
 pub fn load(records: &Records, cycle: &str) -> Result<Option<CycleRecord>> {
-    records.read_json(&path(cycle))
+    match records.find(DIR, cycle, ".json")? {
+        Some(p) => records.read_json(&p),
+        None => Ok(None),
+    }
 }
 
-/// Every cycle's record, oldest first.
+/// Every cycle record's (id, path), oldest first: lists the shards, reads no record.
+fn files(records: &Records) -> Result<Vec<(String, String)>> {
+    Ok(records
+        .sharded_files(DIR)?
+        .into_iter()
+        .filter_map(|(n, p)| Some((n.strip_suffix(".json")?.to_string(), p)))
+        .collect())
+}
+
+/// The ids of every cycle on record, oldest first (lists the shards, reads no record).
+pub fn ids(records: &Records) -> Result<Vec<String>> {
+    Ok(files(records)?.into_iter().map(|(id, _)| id).collect())
+}
+
+/// Every cycle's record, oldest first: what `summary` folds when it has to be rebuilt.
 pub fn load_all(records: &Records) -> Result<Vec<CycleRecord>> {
-    records.read_each("cycles", |name| {
-        records.read_json(&format!("cycles/{name}"))
-    })
+    load_paths(records, &files(records)?)
+}
+
+/// The newest `n` cycle records, oldest first.
+pub fn load_recent(records: &Records, n: usize) -> Result<Vec<CycleRecord>> {
+    let f = files(records)?;
+    load_paths(records, &f[f.len().saturating_sub(n)..])
+}
+
+fn load_paths(records: &Records, files: &[(String, String)]) -> Result<Vec<CycleRecord>> {
+    let mut out = vec![];
+    for (_, p) in files {
+        out.extend(records.read_json(p)?);
+    }
+    Ok(out)
 }
 
 /// What `improve cycle` prints (`--json`: this object).

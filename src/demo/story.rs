@@ -174,9 +174,8 @@ impl Story<'_> {
         self.cycles += 1;
         let (git, branch) = self.records()?;
         let records = Records::open(&git, &branch)?;
-        let rec: CycleRecord = records
-            .read_json(&format!("cycles/{}.json", report.cycle))?
-            .context("cycle record missing")?;
+        let rec: CycleRecord =
+            cycle::record::load(&records, &report.cycle)?.context("cycle record missing")?;
         Ok(Ran {
             at: now,
             report,

@@ -3,6 +3,7 @@
 //! pattern, and a pattern whose metric is healthy is recorded but not acted on.
 
 use super::{detect, Pattern, PatternKind};
+use crate::audit::files;
 use crate::config::{Config, Direction};
 use crate::observe::Observation;
 use crate::records::Records;
@@ -20,51 +21,71 @@ pub struct History {
 
 pub const METRICS_HEADER: &str = "cycle,ts,metric,value\n";
 
+/// Where the metrics history lives: one CSV a day in a directory a month
+/// (`metrics/2026-01/05.csv`, see `audit::files`); earlier versions wrote one a month
+/// (`metrics/2026-01.csv`), still read in place.
+pub const DIR: &str = "metrics";
+
 impl History {
-    /// Reads every `metrics/*.csv` on the records branch (the report's charts).
-    pub fn load(records: &Records) -> Result<History> {
-        let names = records.list("metrics")?;
-        History::load_files(records, &names)
-    }
-
-    /// Reads the newest monthly `metrics/*.csv` files, as many as hold at least the
-    /// last `cycles` cycles: what drift and correlation judge (`HISTORY_WINDOW`), at a
-    /// cost that does not grow with the history.
-    pub fn load_recent(records: &Records, cycles: usize) -> Result<History> {
-        let mut names = records.list("metrics")?;
-        let mut keep = 0;
-        let mut seen = 0;
-        for name in names.iter().rev() {
-            if seen >= cycles {
-                break;
-            }
-            keep += 1;
-            if let Some(bytes) = records.read(&format!("metrics/{name}"))? {
-                seen += cycles_in(&bytes);
-            }
+    /// The file a cycle stamped `ts` (`2026-01-05T13:00:00Z`) appends its rows to.
+    pub fn file_for(ts: &str) -> String {
+        match (ts.get(..7), ts.get(8..10)) {
+            (Some(month), Some(day)) => format!("{DIR}/{month}/{day}.csv"),
+            _ => format!("{DIR}/{ts}.csv"),
         }
-        let names = names.split_off(names.len() - keep);
-        History::load_files(records, &names)
     }
 
-    fn load_files(records: &Records, names: &[String]) -> Result<History> {
+    /// Reads every metrics file on the records branch.
+    pub fn load(records: &Records) -> Result<History> {
+        let Some(tip) = records.tip else {
+            return Ok(History::default());
+        };
         let mut h = History::default();
-        for f in names {
-            let Some(bytes) = records.read(&format!("metrics/{f}"))? else {
-                continue;
-            };
-            let mut rdr = csv::Reader::from_reader(bytes.as_slice());
-            for rec in rdr.records().flatten() {
-                if let (Some(c), Some(t), Some(m), Some(v)) =
-                    (rec.get(0), rec.get(1), rec.get(2), rec.get(3))
-                {
-                    if let Ok(v) = v.parse::<f64>() {
-                        h.push_value(c, t, m, v);
-                    }
-                }
+        for f in files::files(records.git, tip, DIR)? {
+            if let Some(bytes) = records.read(&f)? {
+                h.read_csv(&bytes);
             }
         }
         Ok(h)
+    }
+
+    /// Reads the newest metrics files, as many as hold at least the last `cycles`
+    /// cycles: what drift, correlation, H9 and the report's charts look at
+    /// (`HISTORY_WINDOW`), at a cost that does not grow with the history.
+    pub fn load_recent(records: &Records, cycles: usize) -> Result<History> {
+        let Some(tip) = records.tip else {
+            return Ok(History::default());
+        };
+        let mut picked = vec![];
+        let mut seen = 0;
+        files::newest_first(records.git, tip, DIR, |f| {
+            if seen >= cycles {
+                return Ok(false);
+            }
+            if let Some(bytes) = records.read(f)? {
+                seen += cycles_in(&bytes);
+                picked.push(bytes);
+            }
+            Ok(true)
+        })?;
+        let mut h = History::default();
+        for bytes in picked.iter().rev() {
+            h.read_csv(bytes);
+        }
+        Ok(h)
+    }
+
+    fn read_csv(&mut self, bytes: &[u8]) {
+        let mut rdr = csv::Reader::from_reader(bytes);
+        for rec in rdr.records().flatten() {
+            if let (Some(c), Some(t), Some(m), Some(v)) =
+                (rec.get(0), rec.get(1), rec.get(2), rec.get(3))
+            {
+                if let Ok(v) = v.parse::<f64>() {
+                    self.push_value(c, t, m, v);
+                }
+            }
+        }
     }
 
     fn push_value(&mut self, cycle: &str, ts: &str, metric: &str, v: f64) {
@@ -481,14 +502,21 @@ mod tests {
     }
 
     #[test]
-    fn only_the_newest_months_that_cover_the_window_are_read() {
+    fn only_the_newest_files_that_cover_the_window_are_read() {
         use crate::git::Git;
         let dir = tempfile::tempdir().unwrap();
         git2::Repository::init(dir.path()).unwrap();
         let git = Git::open(dir.path()).unwrap();
         let mut files = BTreeMap::new();
         let mut first = 0;
-        for (month, cycles) in [("2026-01", 500), ("2026-02", 500), ("2026-03", 100)] {
+        // Monthly files of an earlier version, then the daily files after them.
+        for (file, cycles) in [
+            ("2026-01.csv", 500),
+            ("2026-02.csv", 500),
+            ("2026-03.csv", 100),
+            ("2026-03/05.csv", 30),
+            ("2026-03/06.csv", 20),
+        ] {
             let mut csv = METRICS_HEADER.to_string();
             for i in first..first + cycles {
                 let m: BTreeMap<String, f64> =
@@ -496,7 +524,7 @@ mod tests {
                 csv.push_str(&History::csv_rows(&format!("C-{i:06}"), "t", &m));
             }
             first += cycles;
-            files.insert(format!("metrics/{month}.csv"), Some(csv.into_bytes()));
+            files.insert(format!("metrics/{file}"), Some(csv.into_bytes()));
         }
         let now = crate::clock::parse_ts("2026-03-05T00:00:00Z").unwrap();
         let tip = git.commit_changes(None, &files, "metrics", now).unwrap();
@@ -507,15 +535,21 @@ mod tests {
         };
         let n = |cycles| History::load_recent(&records, cycles).unwrap().cycles.len();
         assert_eq!(
-            (n(50), n(100), n(101), n(600), n(720)),
-            (100, 100, 600, 600, 1100)
+            (n(20), n(50), n(100), n(101), n(600), n(720)),
+            (20, 50, 150, 150, 650, 1150)
         );
         let all = History::load(&records).unwrap();
-        assert_eq!(all.cycles.len(), 1100);
+        assert_eq!(all.cycles.len(), 1150);
         assert_eq!(all.cycles[0].0, "C-000000");
+        assert_eq!(all.cycles[1149].0, "C-001149");
         let recent = History::load_recent(&records, 101).unwrap();
-        assert_eq!(recent.cycles[0].0, "C-000500");
-        assert_eq!(recent.series["efficiency"].len(), 600);
+        assert_eq!(recent.cycles[0].0, "C-001000");
+        assert_eq!(recent.cycles[149].0, "C-001149");
+        assert_eq!(recent.series["efficiency"].len(), 150);
+        assert_eq!(
+            History::file_for("2026-03-06T13:00:00Z"),
+            "metrics/2026-03/06.csv"
+        );
     }
 
     #[test]

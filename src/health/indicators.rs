@@ -1,4 +1,4 @@
-//! H1–H10 and M1–M3, one function each, over what is on record. An indicator without
+//! H1–H10 and M1–M4, one function each, over what is on record. An indicator without
 //! data says so and is HEALTHY (nothing to judge yet); rates over fewer than
 //! `MIN_EVENTS_FOR_ERROR` events are at most WARNING.
 
@@ -6,7 +6,6 @@ use super::{at_least, below, ind, no_data, small_sample, Indicator, InvariantRes
 use super::{Recorded, MIN_EVENTS_FOR_ERROR};
 use crate::clock::{parse_ts, Timestamp};
 use crate::deploy::{DeployStatus, Deployment};
-use crate::diagnose::PatternKind;
 use crate::store::library::Outcome;
 use crate::store::proposals::Status;
 
@@ -113,20 +112,9 @@ pub fn h3_rollback_rate(r: &Recorded) -> Indicator {
 }
 
 /// Distinct problems found, each once at its first detection, and whether it was
-/// found before any threshold was breached.
-fn first_detections(r: &Recorded) -> Vec<(String, bool)> {
-    let mut first: Vec<(String, bool)> = vec![];
-    for p in r
-        .cycles
-        .iter()
-        .flat_map(|c| c.patterns.iter().filter(|p| p.actionable))
-    {
-        let sig = p.signature();
-        if !first.iter().any(|(s, _)| *s == sig) {
-            first.push((sig, p.kind != PatternKind::ThresholdBreach));
-        }
-    }
-    first
+/// found before any threshold was breached (kept by the cycles in the summary).
+fn first_detections(r: &Recorded) -> &[(String, bool)] {
+    &r.summary.first_detections
 }
 
 /// H4 detection lead time: the share of problems found proactively.
@@ -179,14 +167,8 @@ pub fn h5_fix_recurrence(r: &Recorded) -> Indicator {
 /// H6 resource overhead: cycle time over the interval the cycles watched.
 pub fn h6_overhead(r: &Recorded) -> Indicator {
     const T: &str = "<3% healthy, 3-5% warning";
-    let mut spent = 0.0;
-    let mut watched = 0.0;
-    for c in &r.cycles {
-        spent += c.phase_ms.values().sum::<u64>() as f64 / 1000.0;
-        if let (Ok(a), Ok(b)) = (parse_ts(&c.window.0), parse_ts(&c.window.1)) {
-            watched += (b - a).num_milliseconds() as f64 / 1000.0;
-        }
-    }
+    let spent = r.summary.spent_ms as f64 / 1000.0;
+    let watched = r.summary.watched_ms as f64 / 1000.0;
     if watched <= 0.0 {
         return no_data("H6", "resource overhead", T, "no cycles");
     }
@@ -336,10 +318,10 @@ pub fn h10_invariants(invariants: &[InvariantResult]) -> Indicator {
 /// M1 last cycle age: the newest cycle by its start, not by its place in the records.
 pub fn m1_last_cycle(r: &Recorded, now: Timestamp) -> Indicator {
     let last = r
-        .cycles
-        .iter()
-        .filter_map(|c| parse_ts(&c.started).ok().map(|t| (t, c)))
-        .max_by_key(|(t, _)| *t);
+        .summary
+        .newest
+        .as_ref()
+        .and_then(|(started, c)| Some((parse_ts(started).ok()?, c)));
     let Some((t, c)) = last else {
         return ind(
             "M1",
@@ -361,7 +343,7 @@ pub fn m1_last_cycle(r: &Recorded, now: Timestamp) -> Indicator {
         } else {
             Level::Error
         },
-        format!("{} ran {hours:.1}h ago", c.cycle),
+        format!("{c} ran {hours:.1}h ago"),
     )
 }
 
@@ -378,12 +360,13 @@ pub fn m2_trigger_queue(r: &Recorded) -> Indicator {
     )
 }
 
-/// M3 cycle duration p95.
+/// M3 cycle duration p95, over the last `summary::RECENT` cycles (30 days hourly).
 pub fn m3_cycle_duration(r: &Recorded) -> Indicator {
     let mut durs: Vec<f64> = r
-        .cycles
+        .summary
+        .recent_ms
         .iter()
-        .map(|c| c.phase_ms.values().sum::<u64>() as f64 / 1000.0)
+        .map(|ms| *ms as f64 / 1000.0)
         .collect();
     if durs.is_empty() {
         return no_data("M3", "cycle duration p95", "< 1h", "no cycles");
@@ -402,6 +385,52 @@ pub fn m3_cycle_duration(r: &Recorded) -> Indicator {
         } else {
             Level::Error
         },
-        format!("p95 {p95:.2}s over {} cycles", durs.len()),
+        format!("p95 {p95:.2}s over the last {} cycles", durs.len()),
+    )
+}
+
+/// M4 storage: how big `.git` is and how fast it grows (the records live there), and
+/// the system's logs against `retention.logs_warn_size` (the tool never deletes them).
+pub fn m4_storage(r: &Recorded, now: Timestamp) -> Indicator {
+    const T: &str = "logs under retention.logs_warn_size";
+    let Some(s) = &r.storage else {
+        return no_data("M4", "storage", T, "the object store could not be read");
+    };
+    let mb = |b: f64| b / 1_048_576.0;
+    let mut detail = format!(".git {:.1} MB", mb(s.size.bytes() as f64));
+    if let Some(g) = s.growth(now, 30) {
+        detail.push_str(&format!(
+            " ({:+.2} MB/day over {:.0} days)",
+            mb(g.bytes_per_day),
+            g.days
+        ));
+    }
+    detail.push_str(&format!("; records of {} cycles", r.summary.cycles));
+    let mut level = Level::Healthy;
+    match &s.logs {
+        Some(l) => {
+            detail.push_str(&format!(
+                "; logs {:.1} MB in {} files (measured {})",
+                mb(l.bytes as f64),
+                l.files,
+                l.ts
+            ));
+            if l.over() {
+                level = Level::Warning;
+                detail.push_str(&format!(
+                    ", past {:.0} MB: bound them (README, \"What grows\"); improve never deletes them",
+                    mb(l.warn_bytes as f64)
+                ));
+            }
+        }
+        None => detail.push_str("; logs not measured yet (a cycle measures them daily)"),
+    }
+    ind(
+        "M4",
+        "storage",
+        T,
+        Some(s.size.bytes() as f64),
+        level,
+        detail,
     )
 }

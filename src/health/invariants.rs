@@ -186,17 +186,10 @@ fn v4_tier_respected(cfg: &Config, r: &Recorded) -> InvariantResult {
 /// V5: every actionable pattern and every proposal carries evidence.
 fn v5_evidence(r: &Recorded) -> InvariantResult {
     let mut v5 = inv("V5", "every pattern carries traceable evidence", false);
-    for c in &r.cycles {
-        for p in c.patterns.iter().filter(|p| p.actionable) {
-            v5.checked += 1;
-            if p.evidence.is_empty() {
-                v5.violate(format!(
-                    "{}: pattern {} has no evidence",
-                    c.cycle,
-                    p.signature()
-                ));
-            }
-        }
+    // The cycles' patterns, as each cycle summarised them.
+    v5.checked += r.summary.patterns_checked as usize;
+    for v in &r.summary.patterns_without_evidence {
+        v5.violate(v.clone());
     }
     for p in &r.proposals {
         v5.checked += 1;
@@ -244,10 +237,11 @@ fn v7_confined(git: &Git, cfg: &Config, r: &Recorded) -> InvariantResult {
 /// V8: every finished cycle left a learning record.
 fn v8_learning_record(r: &Recorded) -> InvariantResult {
     let mut v8 = inv("V8", "every finished cycle leaves a learning record", false);
-    for c in &r.cycles {
+    let learned: std::collections::HashSet<&str> = r.learning.iter().map(String::as_str).collect();
+    for c in &r.cycle_ids {
         v8.checked += 1;
-        if !r.learning.contains(&c.cycle) {
-            v8.violate(format!("{} has no learning record", c.cycle));
+        if !learned.contains(c.as_str()) {
+            v8.violate(format!("{c} has no learning record"));
         }
     }
     v8
@@ -305,7 +299,7 @@ fn v10_meta_changes(r: &Recorded) -> InvariantResult {
             ));
         }
         meta_days.push((day, p.cycle.clone()));
-        if let Some(c) = r.cycles.iter().find(|c| c.cycle == p.cycle) {
+        if let Some(c) = r.cycle(&p.cycle) {
             // `all` is vacuously true without triggers: that is not a meta cycle.
             if !c.triggers.is_empty() && c.triggers.iter().all(|t| t.kind == TriggerKind::MetaCheck)
             {

@@ -55,7 +55,7 @@ fn world() -> World {
 
 impl World {
     fn run(&self) -> Vec<InvariantResult> {
-        check(&self.git, &self.cfg, &self.r)
+        check(&self.git, &self.cfg, &fx::summarised(&self.r))
     }
     fn d(&mut self) -> &mut Deployment {
         &mut self.r.deployments[0]

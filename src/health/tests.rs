@@ -144,7 +144,9 @@ pub(crate) fn baseline() -> Recorded {
     let mut validations = BTreeMap::new();
     validations.insert("P-0001".to_string(), validation("P-0001", "PASSED"));
     Recorded {
+        summary: Default::default(),
         cycles: vec![cycle("C-000001", &ago(1.0), 86_400, 2_000)],
+        cycle_ids: vec![],
         learning: vec!["C-000001".into()],
         proposals: vec![proposal(
             "P-0001",
@@ -166,9 +168,25 @@ pub(crate) fn baseline() -> Recorded {
             ("error_rate", falling()),
         ]),
         audit: vec![audit_entry(1, "deploy", "D-0001")],
+        audit_entries: 1,
         audit_problems: vec![],
         queued_triggers: 0,
+        storage: None,
     }
+}
+
+/// `r` as `Recorded::load` gives it when its cycles are every cycle on record: the
+/// fixtures build cycle records, the indicators read what the cycles summarised.
+pub(crate) fn summarised(r: &Recorded) -> Recorded {
+    let mut r = r.clone();
+    r.summary = crate::cycle::summary::Summary::fold(&r.cycles);
+    r.cycle_ids = r.cycles.iter().map(|c| c.cycle.clone()).collect();
+    r
+}
+
+/// `super::compute` over the summarised fixture.
+fn compute(r: &Recorded, inv: &[InvariantResult], now: Timestamp) -> Health {
+    super::compute(&summarised(r), inv, now)
 }
 
 pub(crate) fn holds(id: &'static str, critical: bool) -> InvariantResult {
@@ -258,7 +276,7 @@ fn baseline_is_healthy_everywhere() {
     let ids: Vec<_> = h.indicators.iter().map(|i| i.id).collect();
     assert_eq!(
         ids,
-        ["H1", "H2", "H3", "H4", "H5", "H6", "H7", "H8", "H9", "H10", "M1", "M2", "M3"]
+        ["H1", "H2", "H3", "H4", "H5", "H6", "H7", "H8", "H9", "H10", "M1", "M2", "M3", "M4"]
     );
 }
 
@@ -592,4 +610,35 @@ fn overall_is_the_worst_level() {
     assert_eq!(compute(&r, &all_hold(), now()).overall, Level::Warning);
     r.cycles[0].started = ago(48.0);
     assert_eq!(compute(&r, &all_hold(), now()).overall, Level::Error);
+}
+
+#[test]
+fn m4_warns_when_the_logs_pass_the_configured_size() {
+    let d = tempfile::tempdir().unwrap();
+    let git_dir = git2::Repository::init(d.path())
+        .unwrap()
+        .path()
+        .to_path_buf();
+    let keep = |bytes: u64, warn: u64| {
+        let kept = json!({"samples": [["2026-01-11T12:00:00Z", 1_000]],
+            "logs": {"ts": ago(3.0), "files": 42, "bytes": bytes, "warn_bytes": warn}});
+        std::fs::create_dir_all(git_dir.join("improve")).unwrap();
+        std::fs::write(git_dir.join("improve/housekeeping.json"), kept.to_string()).unwrap();
+        let mut r = baseline();
+        r.storage = Some(crate::housekeeping::Storage::read(&git_dir).unwrap());
+        r
+    };
+    let h = level(&keep(100 << 20, 200 << 20), "M4", Level::Healthy);
+    let detail = &of(&h, "M4").detail;
+    assert!(detail.contains("logs 100.0 MB in 42 files"), "{detail}");
+    assert!(detail.contains("MB/day over 21 days"), "{detail}");
+    let h = level(&keep(201 << 20, 200 << 20), "M4", Level::Warning);
+    assert!(
+        of(&h, "M4").detail.contains("past 200 MB"),
+        "{}",
+        of(&h, "M4").detail
+    );
+    // 0 never warns; no storage at all is no data.
+    level(&keep(201 << 20, 0), "M4", Level::Healthy);
+    level(&baseline(), "M4", Level::Healthy);
 }

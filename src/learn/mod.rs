@@ -55,7 +55,17 @@ pub fn record(
     Ok(())
 }
 
-/// `learning/C-000042.json`.
+/// Where learning records live.
+pub const DIR: &str = "learning";
+
+/// `learning/00/00/C-000042.json` (sharded like the cycle records, see
+/// `records::layout`; earlier versions wrote `learning/C-000042.json`).
 pub fn path(cycle: &str) -> String {
-    format!("learning/{cycle}.json")
+    crate::records::layout::shard_path(DIR, &format!("{cycle}.json"))
+}
+
+/// The cycles that left a learning record, oldest first (V8): lists the shards, reads
+/// no record.
+pub fn ids(records: &crate::records::Records) -> Result<Vec<String>> {
+    records.ids(DIR, ".json")
 }

@@ -2,8 +2,10 @@
 //! alone, fast-forward only, written with plumbing. A phase gathers its writes in a
 //! [`Tx`] and lands them as one commit with an expected-old ref update, so a record is
 //! either wholly there or not at all, and a concurrent writer fails instead of losing
-//! data. Every Tx carries at least one audit entry (V2).
+//! data. Every Tx carries at least one audit entry (V2). How records are laid out so
+//! that a commit stays small however long the history is: `layout`.
 
+pub mod layout;
 pub mod state;
 
 pub use state::State;
@@ -176,16 +178,10 @@ impl<'g> Records<'g> {
         Ok(out)
     }
 
-    /// The next free id with `prefix` (`P-`, `D-`, `C-`) among the names in `dir`.
+    /// The next free id with `prefix` (`P-`, `D-`, `C-`) among the names in `dir`, or in
+    /// its shards (`layout`): a few tree reads, whatever the history.
     pub fn next_id(&self, dir: &str, prefix: &str, width: usize) -> Result<String> {
-        let max = self
-            .list(dir)?
-            .iter()
-            .filter_map(|n| n.strip_prefix(prefix))
-            .filter_map(|n| n.split('.').next())
-            .filter_map(|n| n.parse::<u64>().ok())
-            .max()
-            .unwrap_or(0);
+        let max = self.last_number(dir, prefix)?.unwrap_or(0);
         Ok(format!("{prefix}{:0width$}", max + 1))
     }
 
@@ -311,10 +307,14 @@ impl Tx {
         }
         // Chain the audit entries after the current head of the log.
         let mut head = audit::head(git, self.base)?;
+        let (mut index, mut indexed) = deploy_index(git, self.base, head.seq)?;
         let mut audit_lines: BTreeMap<String, Vec<u8>> = BTreeMap::new();
         for p in self.audit {
             let entry = AuditEntry::chain(&head, now, cycle, p);
             let path = audit::file_for(now, head.file.as_deref());
+            if let Some(i) = index.as_mut() {
+                indexed |= i.note(&entry, &path);
+            }
             let line = entry.to_line();
             head = audit::Head {
                 seq: entry.seq,
@@ -334,6 +334,9 @@ impl Tx {
             current.extend_from_slice(&lines);
             changes.insert(path, Some(current));
         }
+        if let Some(i) = index.filter(|_| indexed) {
+            changes.insert(audit::INDEX.to_string(), Some(json_rows(&i)?));
+        }
         let message = format!(
             "improve: {summary}\n\nImprove-Cycle: {cycle}\nImprove-Time: {}\n",
             fmt_ts(now)
@@ -345,6 +348,20 @@ impl Tx {
         audit::save_anchor(git, new, &head)?;
         records.tip = Some(new);
         Ok(new)
+    }
+}
+
+/// The deployment index a commit on `base` (whose chain ends at `seq`) keeps up, and
+/// whether it must be written even if no entry is added: the one on record; a new one
+/// on a new chain; none on records of an earlier version (the cycle builds it from the
+/// whole chain once, `layout::upgrade`). One that cannot be read is rebuilt, so it
+/// never stops a commit.
+fn deploy_index(git: &Git, base: Option<Oid>, seq: u64) -> Result<(Option<audit::Index>, bool)> {
+    match audit::Index::load(git, base) {
+        Ok(Some(i)) => Ok((Some(i), false)),
+        Ok(None) if seq == 0 => Ok((Some(audit::Index::default()), true)),
+        Ok(None) => Ok((None, false)),
+        Err(_) => Ok((Some(audit::Index::build(git, base)?), true)),
     }
 }
 

@@ -5,6 +5,7 @@
 use crate::clock::Timestamp;
 use crate::observe::{self, Cursors, SEALED_DIR};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 pub const PATH: &str = "state.json";
 
@@ -18,6 +19,9 @@ pub struct State {
     pub last_cycle_end: Option<String>,
     #[serde(default)]
     pub last_meta_cycle: Option<String>,
+    /// Where each sealed segment file is (sharded, or flat from an earlier version).
+    #[serde(skip)]
+    pub(super) sealed_paths: BTreeMap<String, String>,
 }
 
 impl State {
@@ -27,22 +31,36 @@ impl State {
     }
 
     /// The state a cycle reads from: `state.json` plus the sealed cursor segments
-    /// (`observe/sealed/`), so finished files are passed over without a cursor each.
+    /// (under `observe/sealed/`, sharded as `layout` says), so finished files are passed
+    /// over without a cursor each.
     pub fn load_for_cycle(records: &super::Records, now: Timestamp) -> anyhow::Result<State> {
         let mut state = State::load(records)?;
-        let names = records.list(SEALED_DIR)?;
-        state
-            .cursors
-            .load_sealed(&names, |n| records.read(&format!("{SEALED_DIR}/{n}")), now)?;
+        state.sealed_paths = records.sharded_files(SEALED_DIR)?.into_iter().collect();
+        let names: Vec<String> = state.sealed_paths.keys().cloned().collect();
+        let paths = &state.sealed_paths;
+        state.cursors.load_sealed(
+            &names,
+            |n| match paths.get(n) {
+                Some(p) => records.read(p),
+                None => Ok(None),
+            },
+            now,
+        )?;
         Ok(state)
     }
 
     /// Writes the state into `tx`: `state.json` (one line per live cursor) and the
     /// sealed segments that changed (new ones are written once and never again, so
-    /// their blobs are shared by every later commit).
+    /// their blobs are shared by every later commit; each into its shard, so adding one
+    /// rewrites a tree of a hundred segments at most).
     pub fn put(&self, tx: &mut super::Tx) -> anyhow::Result<()> {
         tx.put_json_rows(PATH, self)?;
         for (path, bytes) in self.cursors.to_files() {
+            let name = path.rsplit('/').next().unwrap_or(&path);
+            let path = match self.sealed_paths.get(name) {
+                Some(p) => p.clone(),
+                None => super::layout::shard_path(SEALED_DIR, name),
+            };
             match bytes {
                 Some(b) => tx.put(&path, b),
                 None => tx.delete(&path),

@@ -45,7 +45,9 @@ fn records(evil: &str) -> Recorded {
     });
     let t = |h: u32| format!("2026-01-06T{h:02}:00:00Z");
     Recorded {
+        summary: Default::default(),
         cycles: vec![],
+        cycle_ids: vec![],
         learning: vec![],
         proposals: vec![serde_json::from_value(proposal).unwrap()],
         validations: [(
@@ -67,8 +69,10 @@ fn records(evil: &str) -> Recorded {
             .into(),
         },
         audit: vec![],
+        audit_entries: 0,
         audit_problems: vec![evil.to_string()],
         queued_triggers: 0,
+        storage: None,
     }
 }
 

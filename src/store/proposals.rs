@@ -255,3 +255,89 @@ pub fn ensure_branches<'a>(
     }
     Ok(())
 }
+
+/// The tag that keeps a deleted proposal branch's commit reachable (`git gc` never
+/// loses it, and `check` still judges its change, V7).
+pub fn archive_tag(id: &str) -> String {
+    format!("improve/archive/{id}")
+}
+
+/// The event a proposal's history gets when its branch is deleted.
+const BRANCH_DELETED: &str = "branch deleted";
+
+/// Closed for good: no later phase acts on it (a failed rollback waits for humans).
+fn closed_for_good(p: &Proposal) -> bool {
+    matches!(
+        p.status,
+        Status::Stable | Status::RolledBack | Status::Rejected | Status::Failed | Status::Closed
+    )
+}
+
+/// Deletes the branches of proposals closed for at least `keep` (by their last event),
+/// after tagging each branch's commit `improve/archive/P-NNNN`; records each deletion
+/// in the proposal's history and the audit log, in one records commit. Never an open
+/// proposal's branch, never one whose tip is not the tool's own commit (a human pushed
+/// to it), and only while it still points there (compare-and-delete). A branch deleted
+/// by a process that died before its records commit is recorded by the next call.
+/// Returns the proposals whose branch was deleted.
+pub fn retire_branches(
+    ctx: &mut crate::context::Ctx,
+    keep: chrono::Duration,
+) -> Result<Vec<String>> {
+    let git = ctx.git;
+    let mut retired = vec![];
+    for mut p in load_all(&ctx.records)? {
+        if !closed_for_good(&p) || p.history.iter().any(|e| e.what.starts_with(BRANCH_DELETED)) {
+            continue;
+        }
+        let Ok(commit) = git2::Oid::from_str(&p.branch_commit) else {
+            continue;
+        };
+        let tag = archive_tag(&p.id);
+        match git.ref_oid(&p.branch)? {
+            // Deleted earlier by a process that died before recording it.
+            None if git.ref_oid(&format!("refs/tags/{tag}"))? == Some(commit) => {}
+            None => continue,
+            Some(tip) => {
+                let closed = p
+                    .history
+                    .last()
+                    .map_or(p.created.as_str(), |e| e.ts.as_str());
+                let old_enough = crate::clock::parse_ts(closed).is_ok_and(|t| ctx.now - t >= keep);
+                let human_pushed =
+                    tip != commit || p.history.iter().any(|e| e.what.contains("new commits"));
+                if human_pushed || !old_enough {
+                    continue;
+                }
+                git.tag(&tag, commit)?;
+                let full = crate::git::full_ref(&p.branch);
+                git.run_git(&["update-ref", "-d", &full, &commit.to_string()])?;
+            }
+        }
+        let ts = ctx.ts();
+        p.push_event(
+            &ts,
+            format!(
+                "{BRANCH_DELETED} ({} closed for {}); its commit is kept as tag {tag}",
+                p.branch, ctx.cfg.retention.proposal_branches
+            ),
+            None,
+        );
+        retired.push(p);
+    }
+    if retired.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut tx = ctx.tx();
+    for p in &retired {
+        put(&mut tx, p)?;
+        tx.audit(
+            "retention",
+            "branch_deleted",
+            &p.id,
+            serde_json::json!({"branch": p.branch, "commit": p.branch_commit, "tag": archive_tag(&p.id)}),
+        );
+    }
+    ctx.commit(tx, &format!("{} proposal branches retired", retired.len()))?;
+    Ok(retired.into_iter().map(|p| p.id).collect())
+}

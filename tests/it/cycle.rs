@@ -46,7 +46,7 @@ fn init_creates_config_and_records_branch() {
     assert!(env.path("improvement-data/config.yaml").exists());
     assert!(env.rev_opt("improve/records").is_some());
     assert!(env
-        .record("audit/2026-01.jsonl")
+        .record("audit/2026-01/05.jsonl")
         .contains("\"phase\":\"init\""));
     // Again: idempotent, keeps both.
     env.improve(T0).args(["init"]).assert().success();
@@ -230,7 +230,7 @@ fn malformed_truncated_and_wrongly_typed_lines_are_skipped_and_counted() {
         "{lines_skipped:?}"
     );
     // The cycle record keeps them too.
-    let rec = env.record("cycles/C-000001.json");
+    let rec = env.record("cycles/00/00/C-000001.json");
     assert!(rec.contains("traversal_m1.jsonl"));
     // Completing the truncated line: the next cycle reads it (and only it).
     env.append("logs/traversal/traversal_m2.jsonl", tail);
@@ -244,7 +244,9 @@ fn no_signals_is_recorded_and_exits_zero() {
     let env = Env::new();
     let r = env.cycle_json("2026-01-05T06:00:00Z");
     assert_eq!(r["outcome"], "no_signals");
-    assert!(env.record("cycles/C-000001.json").contains("no_signals"));
+    assert!(env
+        .record("cycles/00/00/C-000001.json")
+        .contains("no_signals"));
 }
 
 #[test]
@@ -279,7 +281,7 @@ fn editing_or_deleting_an_audit_entry_fails_verification() {
             .args(["audit", "verify"])
             .assert()
             .success();
-        let log = env.record("audit/2026-01.jsonl");
+        let log = env.record("audit/2026-01/05.jsonl");
         let mut lines: Vec<String> = log.lines().map(str::to_string).collect();
         assert!(lines.len() >= 4);
         match tamper {
@@ -299,7 +301,7 @@ fn editing_or_deleting_an_audit_entry_fails_verification() {
             }
         }
         let text = lines.join("\n") + "\n";
-        rewrite_record(&env, "audit/2026-01.jsonl", &text);
+        rewrite_record(&env, "audit/2026-01/05.jsonl", &text);
         env.improve("2026-01-05T06:00:00Z")
             .args(["audit", "verify"])
             .assert()
@@ -434,7 +436,7 @@ fn a_cycle_refuses_to_overlap_and_queues_its_trigger() {
     assert!(r["cycle"].is_string());
     assert_eq!(std::fs::read_dir(dir.join("spool")).unwrap().count(), 0);
     assert!(env
-        .record("cycles/C-000001.json")
+        .record("cycles/00/00/C-000001.json")
         .contains("cycle started while another ran"));
 }
 

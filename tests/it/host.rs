@@ -9,7 +9,7 @@ fn anchor_path(env: &Env) -> std::path::PathBuf {
 }
 
 fn audit_lines(env: &Env) -> usize {
-    let files = env.git(&["ls-tree", "--name-only", "improve/records", "audit/"]);
+    let files = env.git(&["ls-tree", "-r", "--name-only", "improve/records", "audit/"]);
     files.lines().map(|f| env.record(f).lines().count()).sum()
 }
 
@@ -69,7 +69,7 @@ fn deleting_the_records_branch_fails_verification_and_init_keeps_the_chain() {
         .assert()
         .success();
     let first: serde_json::Value =
-        serde_json::from_str(env.record("audit/2026-01.jsonl").lines().next().unwrap()).unwrap();
+        serde_json::from_str(env.record("audit/2026-01/05.jsonl").lines().next().unwrap()).unwrap();
     assert_eq!(first["seq"], 1);
     assert_eq!(
         first["detail"]["new_chain"]["previous_entries"], entries as u64,

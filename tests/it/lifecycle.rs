@@ -379,10 +379,10 @@ fn path6_deploy_without_audit_is_refused_v2() {
         .args(["approve", "P-1", "--by", "alice"])
         .assert()
         .success();
-    let log = env.record("audit/2026-01.jsonl");
+    let log = env.record("audit/2026-01/05.jsonl");
     let mut lines: Vec<&str> = log.lines().collect();
     lines.remove(1);
-    crate::cycle::rewrite_record(&env, "audit/2026-01.jsonl", &(lines.join("\n") + "\n"));
+    crate::cycle::rewrite_record(&env, "audit/2026-01/05.jsonl", &(lines.join("\n") + "\n"));
     let main = env.rev("main");
     let r = env.cycle_json(&at(4));
     assert!(

@@ -246,7 +246,7 @@ fn tampering_is_detected_and_blocks_deploys() {
             .args(["approve", "P-1", "--by", "alice"])
             .assert()
             .success();
-        let log = env.record("audit/2026-01.jsonl");
+        let log = env.record("audit/2026-01/05.jsonl");
         let mut lines: Vec<String> = log.lines().map(str::to_string).collect();
         match case {
             "edit" => lines[2] = lines[2].replacen("\"read\"", "\"skimmed\"", 1),
@@ -267,7 +267,11 @@ fn tampering_is_detected_and_blocks_deploys() {
                 "improve/records~1",
             ]);
         } else {
-            crate::cycle::rewrite_record(&env, "audit/2026-01.jsonl", &(lines.join("\n") + "\n"));
+            crate::cycle::rewrite_record(
+                &env,
+                "audit/2026-01/05.jsonl",
+                &(lines.join("\n") + "\n"),
+            );
         }
         env.improve(&at(4))
             .args(["audit", "verify"])
