@@ -4,8 +4,9 @@
 # binary -- `improve demo` (the 50-hour story, ending at the start), then N times
 # `improve demo simulate --hours 1` (its 60 explorations an hour, one log file each)
 # and `improve cycle` -- measuring every cycle's wall time, peak RSS and the bytes
-# its commits added to the records branch, and at the end of the first and the last
-# window of cycles the size of .git, state.json and the reading commands' times.
+# its commits added to the records branch (in all and per commit), and at the end of
+# the first and the last window of cycles the size of .git, state.json, summary.json
+# and the reading commands' times.
 # Writes bench/out/longlife.tsv (one row per cycle) and bench/out/longlife.md (first
 # against last, with each target of the issue met or not). Exit 1 if a cycle failed.
 #
@@ -42,7 +43,7 @@ echo "long life: the demo story, then $N hourly cycles (windows of $W) in $DIR .
 "$BIN" --now "$(ts 0)" -q demo "$DIR" > /dev/null
 TSV="$OUT/longlife.tsv"
 CHECKS="$OUT/longlife.checkpoints"
-printf 'cycle\tnow\twall_s\trss_kb\trecords_bytes\texit\n' > "$TSV"
+printf 'cycle\tnow\twall_s\trss_kb\trecords_bytes\texit\tcommits\tmax_commit_bytes\n' > "$TSV"
 : > "$CHECKS"
 
 # Bytes on disk of the objects the records branch gained from $1 to $2.
@@ -51,15 +52,27 @@ records_bytes() {
         git -C "$DIR" cat-file --batch-check='%(objectsize:disk)' | awk '{ s += $1 } END { print s + 0 }'
 }
 
+# The records commits from $1 to $2 and the bytes the largest of them added.
+commit_bytes() {
+    local n=0 max=0 b c
+    for c in $(git -C "$DIR" rev-list "$1..$2"); do
+        b=$(records_bytes "$c^" "$c")
+        n=$(( n + 1 ))
+        (( b > max )) && max=$b
+    done
+    echo "$n $max"
+}
+
 # A checkpoint: sizes and the reading commands' wall time and RSS (median of 3).
 checkpoint() { # label cycle now
     local label=$1 k=$2 now=$3
-    local git_bytes loose packs state
+    local git_bytes loose packs state summary
     git_bytes=$(du -sb "$DIR/.git" | cut -f1)
     loose=$(find "$DIR/.git/objects" -path '*/objects/[0-9a-f][0-9a-f]/*' -type f | wc -l)
     packs=$(find "$DIR/.git/objects/pack" -name '*.pack' | wc -l)
     state=$(git -C "$DIR" cat-file -s improve/records:state.json 2>/dev/null || echo 0)
-    local line="$label $k git_bytes=$git_bytes loose=$loose packs=$packs state_bytes=$state"
+    summary=$(git -C "$DIR" cat-file -s improve/records:summary.json 2>/dev/null || echo 0)
+    local line="$label $k git_bytes=$git_bytes loose=$loose packs=$packs state_bytes=$state summary_bytes=$summary"
     for cmd in status health check report; do
         local args=("$cmd")
         [ "$cmd" = report ] && args=(report --html "$OUT/longlife-report.html")
@@ -92,8 +105,9 @@ for (( k = 1; k <= N; k++ )); do
         FAILED=$(( FAILED + 1 ))
         echo "cycle $k at $now exited $rc: $(head -c 300 "$OUT/cycle.err")" >&2
     fi
-    printf '%d\t%s\t%.4f\t%s\t%s\t%d\n' "$k" "$now" "$(awk "BEGIN { print ($t1 - $t0) / 1e9 }")" \
-        "$(tail -1 "$OUT/time.cycle")" "$(records_bytes "$before" "$after")" "$rc" >> "$TSV"
+    read -r commits max_commit < <(commit_bytes "$before" "$after")
+    printf '%d\t%s\t%.4f\t%s\t%s\t%d\t%d\t%d\n' "$k" "$now" "$(awk "BEGIN { print ($t1 - $t0) / 1e9 }")" \
+        "$(tail -1 "$OUT/time.cycle")" "$(records_bytes "$before" "$after")" "$rc" "$commits" "$max_commit" >> "$TSV"
     [ "$k" -eq "$W" ] && checkpoint first "$k" "$now"
     (( k % 500 == 0 )) && echo "  $k of $N cycles" >&2
 done
@@ -104,7 +118,7 @@ python3 - "$TSV" "$CHECKS" "$OUT/longlife.md" "$N" "$W" "$FAILED" "$LOADAVG" <<'
 import statistics, sys
 tsv, checks, out, n, w, failed, loadavg = sys.argv[1:4] + [int(x) for x in sys.argv[4:7]] + [float(sys.argv[7])]
 rows = [l.rstrip("\n").split("\t") for l in open(tsv)][1:]
-rows = [(int(c), t, float(s), int(r), int(b), int(x)) for c, t, s, r, b, x in rows]
+rows = [(int(c), t, float(s), int(r), int(b), int(x), int(n), int(m)) for c, t, s, r, b, x, n, m in rows]
 first, last = rows[:w], rows[-w:]
 cp = {}
 for line in open(checks):
@@ -122,6 +136,15 @@ wall = (med([r[2] for r in first]), med([r[2] for r in last]))
 rss = (med([r[3] for r in first]) / 1024, med([r[3] for r in last]) / 1024)
 rss_max = (max(r[3] for r in first) / 1024, max(r[3] for r in last) / 1024)
 rec = (med([r[4] for r in first]), med([r[4] for r in last]))
+per_commit = (med([r[7] for r in first]), med([r[7] for r in last]))
+commits = (med([r[6] for r in first]), med([r[6] for r in last]))
+# Least-squares slope of the bytes a cycle adds against its number, over the whole run
+# after the first window (what the cycle adds per 1,000 cycles of history).
+tail = [(r[0], r[4]) for r in rows[w:]] or [(r[0], r[4]) for r in rows]
+mx = sum(c for c, _ in tail) / len(tail)
+my = sum(b for _, b in tail) / len(tail)
+sxx = sum((c - mx) ** 2 for c, _ in tail)
+slope = sum((c - mx) * (b - my) for c, b in tail) / sxx if sxx else 0.0
 # .git after a year: measured when the run is a year, else the last window's growth
 # per cycle carried on to a year (a floor: growth that increases with history makes
 # the real figure larger).
@@ -144,9 +167,11 @@ lines = [
     f"| median cycle wall | {wall[0]:.3f} s | {wall[1]:.3f} s | {ratio(*wall):.2f}x |",
     f"| peak RSS per cycle (median / max) | {rss[0]:.1f} / {rss_max[0]:.1f} MB | {rss[1]:.1f} / {rss_max[1]:.1f} MB | {ratio(*rss):.2f}x |",
     f"| records bytes added per cycle (median) | {rec[0] / 1024:,.1f} KB | {rec[1] / 1024:,.1f} KB | {ratio(*rec):.2f}x |",
+    f"| records commits per cycle / largest commit (medians) | {commits[0]:.0f} / {per_commit[0] / 1024:,.1f} KB | {commits[1]:.0f} / {per_commit[1] / 1024:,.1f} KB | {ratio(*per_commit):.2f}x |",
     f"| `.git` size | {mb(f['git_bytes']):,.1f} MB | {mb(l['git_bytes']):,.1f} MB | |",
     f"| loose objects / packs | {f['loose']:,} / {f['packs']} | {l['loose']:,} / {l['packs']} | |",
     f"| `state.json` | {f['state_bytes'] / 1024:,.1f} KB | {l['state_bytes'] / 1024:,.1f} KB | {ratio(f['state_bytes'], l['state_bytes']):.2f}x |",
+    f"| `summary.json` | {f['summary_bytes'] / 1024:,.1f} KB | {l['summary_bytes'] / 1024:,.1f} KB | {ratio(f['summary_bytes'], l['summary_bytes']):.2f}x |",
 ]
 for cmd in ("status", "health", "check", "report"):
     a, b = f[f"{cmd}_us"] / 1e6, l[f"{cmd}_us"] / 1e6
@@ -159,7 +184,9 @@ lines += [
     f"- last {w} cycles' median wall within 1.5x of the first {w}'s: {ratio(*wall):.2f}x, **{verdict(ratio(*wall) <= 1.5)}**",
     f"- last {w} cycles' RSS within 1.5x of the first {w}'s: {ratio(*rss):.2f}x, **{verdict(ratio(*rss) <= 1.5)}**",
     f"- records growth per cycle proportional to the new data (the same each hour here, so "
-    f"last within 1.5x of first): {ratio(*rec):.2f}x, **{verdict(ratio(*rec) <= 1.5)}**",
+    f"last within 1.5x of first): {ratio(*rec):.2f}x, **{verdict(ratio(*rec) <= 1.5)}**; "
+    f"the bytes a cycle adds change by {slope * 1000 / 1024:+,.1f} KB per 1,000 cycles of history "
+    f"(least squares over cycles {w + 1}-{n})",
     f"- `.git` after a simulated year under 1 GB: "
     + (f"{mb(git_year):,.0f} MB, **{verdict(git_year < 1 << 30)}**" if full else
        f"projected {mb(git_year):,.0f} MB from the last window's growth of "

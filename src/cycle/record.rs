@@ -1,4 +1,4 @@
-//! What a cycle leaves behind: `cycles/00/00/C-000042.json` on the records branch
+//! What a cycle leaves behind: `cycles/00/0/0/C-000042.json` on the records branch
 //! (sharded, see `records::layout`; earlier versions wrote `cycles/C-000042.json`, still
 //! read), folded into `summary.json` as it is written, and the report `improve cycle`
 //! shows (`--json`: that object).
@@ -13,7 +13,7 @@ use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// `cycles/00/00/C-000042.json`.
+/// `cycles/00/0/0/C-000042.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CycleRecord {
     pub cycle: String,

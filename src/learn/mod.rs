@@ -58,7 +58,7 @@ pub fn record(
 /// Where learning records live.
 pub const DIR: &str = "learning";
 
-/// `learning/00/00/C-000042.json` (sharded like the cycle records, see
+/// `learning/00/0/0/C-000042.json` (sharded like the cycle records, see
 /// `records::layout`; earlier versions wrote `learning/C-000042.json`).
 pub fn path(cycle: &str) -> String {
     crate::records::layout::shard_path(DIR, &format!("{cycle}.json"))

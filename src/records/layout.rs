@@ -1,10 +1,13 @@
-//! Where records live on the branch, laid out for git: a commit rewrites only the trees
-//! on the path to what it changes, so no tree may grow with the history. Records made
-//! once per cycle (`cycles/`, `learning/`) and the sealed cursor segments are sharded by
-//! number, a hundred to a leaf and a hundred leaves to a shard (`cycles/00/00/C-000042.json`);
-//! dated logs (audit, metrics) are a file a day in a directory a month
-//! (`audit::files`). Records written flat by earlier versions still load, and
-//! `upgrade` moves them into their shards once (a tree change: their blobs stay).
+//! Where records live on the branch, laid out for git: a commit rewrites every tree on
+//! the path to what it changes, so no tree on that path may grow with the history.
+//! Records made once per cycle (`cycles/`, `learning/`) and the sealed cursor segments
+//! are sharded by number: a hundred to a leaf, ten leaves to a directory, ten of those
+//! to a shard of ten thousand (`cycles/00/0/0/C-000042.json`, `cycles/00/8/7/C-008760.json`),
+//! so the trees a commit rewrites hold at most a hundred entries and only the top one,
+//! a name per ten thousand records, grows. Dated logs (audit, metrics) are a file a day
+//! in a directory a month (`audit::files`). Records written flat by earlier versions
+//! still load, and `upgrade` moves them into their shards once (a tree change: their
+//! blobs stay).
 
 use super::{Records, Tx};
 use crate::audit;
@@ -22,9 +25,14 @@ pub fn number(name: &str) -> Option<u64> {
         .flatten()
 }
 
-/// The shard directories of record number `n` under `dir`: `dir/NN/NN`.
+/// The leaf directory of record number `n` under `dir`: `dir/NN/N/N`.
 pub fn shard_dir(dir: &str, n: u64) -> String {
-    format!("{dir}/{:02}/{:02}", n / 10_000, (n / 100) % 100)
+    format!(
+        "{dir}/{:02}/{}/{}",
+        n / 10_000,
+        (n / 1_000) % 10,
+        (n / 100) % 10
+    )
 }
 
 /// Where record `name` (`C-000042.json`, `000123.keys`) lives under a sharded `dir`.
@@ -60,9 +68,11 @@ impl Records<'_> {
                 continue;
             }
             for mid in self.list(&format!("{dir}/{top}"))? {
-                let leaf = format!("{dir}/{top}/{mid}");
-                for name in self.list(&leaf)? {
-                    out.push((name.clone(), format!("{leaf}/{name}")));
+                for low in self.list(&format!("{dir}/{top}/{mid}"))? {
+                    let leaf = format!("{dir}/{top}/{mid}/{low}");
+                    for name in self.list(&leaf)? {
+                        out.push((name.clone(), format!("{leaf}/{name}")));
+                    }
                 }
             }
         }
@@ -102,17 +112,28 @@ impl Records<'_> {
             .filter_map(|n| n.strip_prefix(prefix))
             .filter_map(number)
             .max();
-        for top in self.shards_desc(dir)? {
-            for mid in self.shards_desc(&format!("{dir}/{top}"))? {
-                let leaf = self.list(&format!("{dir}/{top}/{mid}"))?;
-                let max = leaf
-                    .iter()
-                    .filter_map(|n| n.strip_prefix(prefix))
-                    .filter_map(number)
-                    .max();
-                if max.is_some() {
-                    return Ok(max.max(flat));
-                }
+        // Highest shard first at each level; the first leaf with a record holds the
+        // highest (a shard only holds numbers above those of the shards before it).
+        let mut stack: Vec<(String, usize)> = self
+            .shards_desc(dir)?
+            .into_iter()
+            .rev()
+            .map(|t| (format!("{dir}/{t}"), 1))
+            .collect();
+        while let Some((d, depth)) = stack.pop() {
+            if depth < 3 {
+                let subs = self.shards_desc(&d)?.into_iter().rev();
+                stack.extend(subs.map(|s| (format!("{d}/{s}"), depth + 1)));
+                continue;
+            }
+            let max = self
+                .list(&d)?
+                .iter()
+                .filter_map(|n| n.strip_prefix(prefix))
+                .filter_map(number)
+                .max();
+            if max.is_some() {
+                return Ok(max.max(flat));
             }
         }
         Ok(flat)
@@ -158,32 +179,76 @@ mod tests {
     use super::*;
 
     #[test]
-    fn shards_hold_a_hundred_records_and_a_hundred_leaves() {
+    fn shards_hold_a_hundred_records_and_trees_of_at_most_a_hundred_entries() {
+        let p = |dir, name| shard_path(dir, name);
+        assert_eq!(p("cycles", "C-000042.json"), "cycles/00/0/0/C-000042.json");
+        assert_eq!(p("cycles", "C-123456.json"), "cycles/12/3/4/C-123456.json");
         assert_eq!(
-            shard_path("cycles", "C-000042.json"),
-            "cycles/00/00/C-000042.json"
+            p("learning", "C-008760.json"),
+            "learning/00/8/7/C-008760.json"
         );
         assert_eq!(
-            shard_path("cycles", "C-123456.json"),
-            "cycles/12/34/C-123456.json"
-        );
-        assert_eq!(
-            shard_path("learning", "C-000100.json"),
-            "learning/00/01/C-000100.json"
-        );
-        assert_eq!(
-            shard_path("observe/sealed", "000123.keys"),
-            "observe/sealed/00/01/000123.keys"
+            p("observe/sealed", "000123.keys"),
+            "observe/sealed/00/0/1/000123.keys"
         );
         // Past a million the id grows a digit and still has its own place.
         assert_eq!(
-            shard_path("cycles", "C-1000000.json"),
-            "cycles/100/00/C-1000000.json"
+            p("cycles", "C-1000000.json"),
+            "cycles/100/0/0/C-1000000.json"
         );
         assert_eq!(number("C-000042"), Some(42));
         assert_eq!(number("P-0007"), Some(7));
         assert_eq!(number("000123.recs"), Some(123));
         assert_eq!(number("README.md"), None);
         assert!(is_shard("00") && !is_shard("C-000001.json") && !is_shard(""));
+    }
+
+    #[test]
+    fn the_next_id_comes_from_the_highest_shard_or_the_flat_records() {
+        let dir = tempfile::tempdir().unwrap();
+        git2::Repository::init(dir.path()).unwrap();
+        let git = crate::git::Git::open(dir.path()).unwrap();
+        let records_at = |paths: &[&str]| {
+            let files = paths
+                .iter()
+                .map(|p| (p.to_string(), Some(b"{}\n".to_vec())))
+                .collect();
+            let now = crate::clock::parse_ts("2026-01-01T00:00:00Z").unwrap();
+            let tip = git.commit_changes(None, &files, "records", now).unwrap();
+            Records {
+                git: &git,
+                branch: "improve/records".into(),
+                tip: Some(tip),
+            }
+        };
+        let r = records_at(&[
+            "cycles/C-000007.json",
+            "cycles/README.md",
+            "cycles/00/0/0/C-000042.json",
+            "cycles/00/1/2/C-001250.json",
+            "cycles/00/1/2/C-001234.json",
+            "cycles/01/0/0/C-010001.json",
+        ]);
+        assert_eq!(r.next_id("cycles", "C-", 6).unwrap(), "C-010002");
+        assert_eq!(
+            r.ids("cycles", ".json").unwrap(),
+            ["C-000007", "C-000042", "C-001234", "C-001250", "C-010001"]
+        );
+        assert_eq!(
+            r.find("cycles", "C-001234", ".json").unwrap().as_deref(),
+            Some("cycles/00/1/2/C-001234.json")
+        );
+        assert_eq!(
+            r.find("cycles", "C-000007", ".json").unwrap().as_deref(),
+            Some("cycles/C-000007.json")
+        );
+        assert_eq!(r.find("cycles", "C-000008", ".json").unwrap(), None);
+        // An earlier version's flat records only; a directory never sharded.
+        let r = records_at(&["cycles/C-000012.json", "cycles/C-000007.json"]);
+        assert_eq!(r.next_id("cycles", "C-", 6).unwrap(), "C-000013");
+        let r = records_at(&["proposals/P-0009/proposal.yaml", "deployments/D-0003.yaml"]);
+        assert_eq!(r.next_id("proposals", "P-", 4).unwrap(), "P-0010");
+        assert_eq!(r.next_id("deployments", "D-", 4).unwrap(), "D-0004");
+        assert_eq!(r.next_id("cycles", "C-", 6).unwrap(), "C-000001");
     }
 }

@@ -230,7 +230,7 @@ fn malformed_truncated_and_wrongly_typed_lines_are_skipped_and_counted() {
         "{lines_skipped:?}"
     );
     // The cycle record keeps them too.
-    let rec = env.record("cycles/00/00/C-000001.json");
+    let rec = env.record("cycles/00/0/0/C-000001.json");
     assert!(rec.contains("traversal_m1.jsonl"));
     // Completing the truncated line: the next cycle reads it (and only it).
     env.append("logs/traversal/traversal_m2.jsonl", tail);
@@ -245,7 +245,7 @@ fn no_signals_is_recorded_and_exits_zero() {
     let r = env.cycle_json("2026-01-05T06:00:00Z");
     assert_eq!(r["outcome"], "no_signals");
     assert!(env
-        .record("cycles/00/00/C-000001.json")
+        .record("cycles/00/0/0/C-000001.json")
         .contains("no_signals"));
 }
 
@@ -436,7 +436,7 @@ fn a_cycle_refuses_to_overlap_and_queues_its_trigger() {
     assert!(r["cycle"].is_string());
     assert_eq!(std::fs::read_dir(dir.join("spool")).unwrap().count(), 0);
     assert!(env
-        .record("cycles/00/00/C-000001.json")
+        .record("cycles/00/0/0/C-000001.json")
         .contains("cycle started while another ran"));
 }
 

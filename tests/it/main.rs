@@ -12,6 +12,7 @@ mod host;
 mod hostile;
 mod layout;
 mod lifecycle;
+mod longlife;
 mod observe;
 mod records;
 mod reliability;

@@ -92,7 +92,7 @@ fn a_clock_that_jumps_forward_and_steps_back_loses_no_line() {
     let explorations = |r: &serde_json::Value| -> u64 {
         let id = r["cycle"].as_str().unwrap();
         let rec: serde_json::Value =
-            serde_json::from_str(&env.record(&format!("cycles/00/00/{id}.json"))).unwrap();
+            serde_json::from_str(&env.record(&format!("cycles/00/0/0/{id}.json"))).unwrap();
         rec["metrics"]["exploration_count"].as_f64().unwrap() as u64
     };
     let mut seen = 0;
