@@ -1,8 +1,10 @@
 //! Times the record-keeping half of a cycle on a long history (issue 5: "a whole cycle
 //! on a history of 10,000 records"): builds a throwaway repository whose records branch
-//! holds N audit entries across months, N cycle records and a pattern library of N
-//! known patterns, then times `audit verify`, health (load + check + compute) and a
-//! library similarity search. Exits 1 if any of them takes more than LIMIT seconds.
+//! holds N audit entries across months, N cycle records (sharded, with the summary the
+//! cycles keep) and a pattern library of N known patterns, then times `audit verify`,
+//! health (load + check + compute) as the reading commands do it (from the summary) and
+//! from every record (issue 15), and a library similarity search. Exits 1 if any of
+//! them takes more than LIMIT seconds.
 //!
 //! usage: bench_records [N] [--limit SECONDS]   (defaults: 10000, 1.0)
 
@@ -96,6 +98,7 @@ fn build(dir: &std::path::Path, n: usize) -> Result<()> {
     let mut records = Records::open(&repo, &cfg.records_branch)?;
     let start = improve::clock::parse_ts("2025-01-15T12:00:00Z")?;
     let mut lib = Library::default();
+    let mut summary = improve::cycle::summary::Summary::default();
     let commits = n.div_ceil(PER_COMMIT);
     for c in 0..commits {
         let now = start + chrono::Duration::days(31 * c as i64);
@@ -106,7 +109,9 @@ fn build(dir: &std::path::Path, n: usize) -> Result<()> {
         }
         for i in c * PER_COMMIT..((c + 1) * PER_COMMIT).min(n) {
             let rec = cycle_record(i, &ts);
-            tx.put_json(&format!("cycles/{}.json", rec.cycle), &rec)?;
+            tx.put_json(&improve::cycle::record::path(&rec.cycle), &rec)?;
+            tx.put_json(&improve::learn::path(&rec.cycle), &json!({"cycle": rec.cycle}))?;
+            summary.add(&rec);
             tx.audit(
                 "observe",
                 "read",
@@ -118,6 +123,7 @@ fn build(dir: &std::path::Path, n: usize) -> Result<()> {
         if c + 1 == commits {
             tx.put_json(library::PATH, &lib)?;
         }
+        tx.put_json_rows(improve::cycle::summary::PATH, &summary)?;
         tx.commit(&mut records, "bench", now, "bench history")?;
     }
     Ok(())
@@ -173,26 +179,41 @@ fn main() -> Result<()> {
     }
 
     let now = improve::clock::parse_ts("2026-01-01T00:00:00Z")?;
+    let judge = |r: improve::health::Recorded| {
+        let inv = improve::health::check(&repo, &cfg, &r);
+        let h = improve::health::compute(&r, &inv, now);
+        (r, h)
+    };
     let (r, h) = timed(
-        "health (load history + check + compute)",
+        "health (load summary + check + compute)",
         limit,
         &mut failed,
-        || -> Result<_> {
-            let r = improve::health::Recorded::load(&repo, &records)?;
-            let inv = improve::health::check(&repo, &cfg, &r);
-            let h = improve::health::compute(&r, &inv, now);
-            Ok((r, h))
-        },
+        || -> Result<_> { Ok(judge(improve::health::Recorded::load(&repo, &records)?)) },
     )?;
-    if r.cycles.len() != n || r.audit.len() != n || r.library.patterns.len() != n {
+    if r.summary.cycles != n as u64
+        || r.cycle_ids.len() != n
+        || r.audit_entries != n as u64
+        || r.library.patterns.len() != n
+    {
         bail!(
-            "history loaded {} cycles, {} audit entries, {} patterns; expected {n} each",
-            r.cycles.len(),
-            r.audit.len(),
+            "history loaded {} cycles ({} ids), {} audit entries, {} patterns; expected {n} each",
+            r.summary.cycles,
+            r.cycle_ids.len(),
+            r.audit_entries,
             r.library.patterns.len()
         );
     }
     println!("  health overall: {}", h.overall.as_str());
+    let (_, full) = timed(
+        "health (load every record + check + compute)",
+        limit,
+        &mut failed,
+        || -> Result<_> { Ok(judge(improve::health::Recorded::load_full(&repo, &records)?)) },
+    )?;
+    let json = |h: &improve::health::Health| serde_json::to_string(h).unwrap_or_default();
+    if json(&full) != json(&h) {
+        bail!("health from every record differs from health from the summary");
+    }
 
     // A pattern whose signature is unknown: the search compares it with every known
     // pattern of its kind.
