@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Reads every discovered file from its cursor, in parallel, and merges the result;
 /// returns the cursors advanced (taken by value: they are updated in place).
+#[tracing::instrument(name = "observe", skip_all)]
 pub fn run(
     root: &Path,
     cfg: &Config,
@@ -83,6 +84,10 @@ pub(crate) fn run_listed(
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(l) = files.get(i) else { break };
+                        if i.is_multiple_of(64) {
+                            // For a progress display (nothing when none listens).
+                            tracing::trace!(target: "improve::progress", done = i as u64, total = files.len() as u64);
+                        }
                         let old = old.get(l.rel.as_str()).copied();
                         known += old.is_some() as usize;
                         if old.is_some_and(|c| c.unchanged(&l.rel, l.entry.ino(), hour)) {
@@ -129,6 +134,12 @@ pub(crate) fn run_listed(
         cursors.retain(|rel, _| listed.contains(rel.as_str()) || !listing.is_gone(rel));
     }
     window_breaches(&mut total, cfg);
+    tracing::debug!(
+        files_listed = files.len(),
+        files_read = total.files_read,
+        bytes_read = total.bytes_read,
+        "observe: read"
+    );
     Ok((total.finish(), cursors))
 }
 
