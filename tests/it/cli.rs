@@ -728,3 +728,74 @@ fn commands_print_through_the_one_writer() {
         }
     }
 }
+
+#[test]
+fn a_dry_run_warns_when_the_working_copy_config_is_not_the_committed_one() {
+    let env = waiting();
+    let out = env
+        .improve(&at(3))
+        .args(["cycle", "--dry-run"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    // An edit that is not committed takes no effect, and here it does not even load.
+    let cfg = env.read("improvement-data/config.yaml");
+    env.write(
+        "improvement-data/config.yaml",
+        &cfg.replace("max_new_proposals: 2", "max_new_proposals: two"),
+    );
+    let out = env
+        .improve(&at(3))
+        .args(["cycle", "--dry-run"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "the committed config still runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("improvement-data/config.yaml in the working copy differs from the one committed on main"),
+        "{err}"
+    );
+    assert!(
+        err.contains("does NOT load") && err.contains(":13:"),
+        "{err}"
+    );
+    let out = env
+        .improve(&at(3))
+        .args(["--json", "cycle", "--dry-run"])
+        .output()
+        .unwrap();
+    let v = json_of(&out);
+    assert!(
+        v["warnings"][0].as_str().unwrap().contains("differs"),
+        "{v}"
+    );
+    // A valid edit is still said, as not yet in effect.
+    env.write(
+        "improvement-data/config.yaml",
+        &cfg.replace("max_new_proposals: 2", "max_new_proposals: 1"),
+    );
+    let out = env
+        .improve(&at(3))
+        .args(["cycle", "--dry-run"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("differs") && err.contains("it loads"), "{err}");
+}
+
+#[test]
+fn quiet_health_says_nothing_while_healthy() {
+    let env = deployed();
+    assert!(stdout_of(&env, &at(9), &["health"]).starts_with("improve health: HEALTHY"));
+    let out = env.improve(&at(9)).args(["health", "-q"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(exit::OK));
+    assert!(out.stdout.is_empty(), "{out:?}");
+    // Not healthy (no cycle for three days): the table, and exit 3.
+    let out = env
+        .improve(&at(8 + 73))
+        .args(["health", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(exit::HEALTH_ERROR));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("improve health: ERROR"));
+}
