@@ -494,9 +494,9 @@ impl Config {
         Ok(cfg)
     }
 
-    fn committed(git: &crate::git::Git) -> Result<Config> {
-        // The deploy branch is named in the config itself; look on HEAD's branch,
-        // then on main.
+    /// The committed config file the cycle reads, with the branch it is on: HEAD's
+    /// branch, then `main` (the deploy branch is named in the config itself).
+    pub fn committed_text(git: &crate::git::Git) -> Result<Option<(String, String)>> {
         let mut branches = vec![];
         if let Some(b) = git.head_branch() {
             branches.push(b);
@@ -505,11 +505,17 @@ impl Config {
         for b in branches {
             if let Some(tip) = git.ref_oid(&b)? {
                 if let Some(bytes) = git.read_file(tip, CONFIG_PATH)? {
-                    let text = String::from_utf8_lossy(&bytes);
-                    let label = std::path::PathBuf::from(format!("{CONFIG_PATH} (on {b})"));
-                    return Config::parse(&text, &label);
+                    return Ok(Some((b, String::from_utf8_lossy(&bytes).into_owned())));
                 }
             }
+        }
+        Ok(None)
+    }
+
+    fn committed(git: &crate::git::Git) -> Result<Config> {
+        if let Some((b, text)) = Config::committed_text(git)? {
+            let label = std::path::PathBuf::from(format!("{CONFIG_PATH} (on {b})"));
+            return Config::parse(&text, &label);
         }
         let wt = git.root().join(CONFIG_PATH);
         if wt.exists() {

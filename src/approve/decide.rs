@@ -15,6 +15,7 @@ use anyhow::{Context, Result};
 use serde_json::json;
 
 /// Lets the tier decide a validated (not FAILED) proposal; records the validation.
+#[tracing::instrument(name = "approve", skip_all, fields(proposal = %p.id))]
 pub fn conclude(ctx: &mut Ctx, p: &mut Proposal, mut v: Validation) -> Result<String> {
     let ts = ctx.ts();
     let (tier, why) = tier(p, &v, ctx.cfg);

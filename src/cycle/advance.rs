@@ -24,6 +24,7 @@ pub struct Inputs<'a> {
 }
 
 /// Advances every open proposal. Returns one line per event.
+#[tracing::instrument(skip_all)]
 pub fn advance(ctx: &mut Ctx, inputs: &Inputs) -> Result<Vec<String>> {
     let mut lines = vec![];
     for mut p in proposals::load_all(&ctx.records)? {
@@ -53,6 +54,7 @@ pub fn advance(ctx: &mut Ctx, inputs: &Inputs) -> Result<Vec<String>> {
 }
 
 /// One step of one proposal, by its status.
+#[tracing::instrument(name = "proposal", level = "debug", skip_all, fields(id = %p.id, status = p.status.as_str()))]
 fn step(ctx: &mut Ctx, p: &mut Proposal, inputs: &Inputs) -> Result<Option<String>> {
     if let Some(tip) = adopt::merged_tip(ctx, p)? {
         return adopt::adopt(ctx, p, tip, inputs.obs, inputs.before).map(Some);

@@ -69,6 +69,7 @@ struct Diagnosis {
 }
 
 /// Runs one cycle.
+#[tracing::instrument(name = "cycle", skip_all, fields(id = tracing::field::Empty, dry_run = opts.dry_run))]
 pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Report> {
     let _lock = if opts.dry_run {
         None
@@ -104,6 +105,7 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
         proposals::ensure_branches(git, &proposals::load_all(&ctx.records)?)?;
     }
     ctx.cycle = ctx.records.next_id("cycles", "C-", 6)?;
+    tracing::Span::current().record("id", ctx.cycle.as_str());
     let mut state = State::load_for_cycle(&ctx.records, now)?;
 
     // TRIGGER
@@ -241,6 +243,7 @@ fn lock(git: &Git, now: Timestamp) -> Result<CycleLock> {
 /// DIAGNOSE: patterns in this window against the metrics history, known patterns
 /// found in the library (recurrences counted first, so attribution escalates), then
 /// each attributed to the layer where its root cause lives.
+#[tracing::instrument(skip_all)]
 fn diagnose(ctx: &Ctx, obs: &Observation) -> Result<Diagnosis> {
     let (git, cfg) = (ctx.git, ctx.cfg);
     let ts = ctx.ts();
@@ -272,6 +275,7 @@ fn diagnose(ctx: &Ctx, obs: &Observation) -> Result<Diagnosis> {
 }
 
 /// PROPOSE: drafts for the actionable patterns (objects not yet written).
+#[tracing::instrument(skip_all)]
 fn propose(ctx: &Ctx, d: &Diagnosis) -> Result<(Vec<Draft>, Vec<Skip>)> {
     let existing = proposals::load_all(&ctx.records)?;
     let first_id = ctx
@@ -296,6 +300,7 @@ fn propose(ctx: &Ctx, d: &Diagnosis) -> Result<(Vec<Draft>, Vec<Skip>)> {
 /// The cycle's first records commit: consumed triggers, metrics, cursors, patterns,
 /// the new proposals (their branch commits written now), the library, the cycle
 /// record and its learning record. Returns the drafts with their commits.
+#[tracing::instrument(name = "record", skip_all)]
 fn record_first_half(
     ctx: &mut Ctx,
     pending: &Pending,
@@ -373,6 +378,7 @@ fn append_metrics(tx: &mut Tx, cycle: &str, ts: &str, obs: &Observation) {
 
 /// The whole cycle's cost, for H6 (overhead) and M3 (duration): the first commit could
 /// only time the phases before it.
+#[tracing::instrument(skip_all)]
 fn finish(ctx: &mut Ctx, run: &Run, events: usize) -> Result<()> {
     let t_total = run.started.elapsed().as_millis() as u64;
     let rest = t_total.saturating_sub(run.phase_ms.values().sum::<u64>());

@@ -169,6 +169,7 @@ pub fn deploy_approved(
 }
 
 /// Deploys `p` (already through `preflight`). Returns the deployment record.
+#[tracing::instrument(skip_all, fields(proposal = %p.id, tier = tier.as_str()))]
 pub fn deploy(
     ctx: &mut Ctx,
     p: &mut Proposal,

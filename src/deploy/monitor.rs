@@ -17,6 +17,7 @@ use serde_json::json;
 
 /// MONITOR for every live deployment; one line per event. Runs before DIAGNOSE, so a
 /// cycle that reverts a deploy diagnoses and proposes from the reverted state.
+#[tracing::instrument(name = "monitor", skip_all)]
 pub fn run(ctx: &mut Ctx, obs: &Observation) -> Result<Vec<String>> {
     let mut lines = super::recover::recover(ctx)?;
     // Newest first: when several deploys are watched and the metrics fall, the newest

@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Reads every discovered file from its cursor, in parallel, and merges the result;
 /// returns the cursors advanced (taken by value: they are updated in place).
+#[tracing::instrument(name = "observe", skip_all)]
 pub fn run(
     root: &Path,
     cfg: &Config,
@@ -104,6 +105,10 @@ pub(crate) fn run_with(
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(l) = files.get(i) else { break };
+                        if i.is_multiple_of(64) {
+                            // For a progress display (nothing when none listens).
+                            tracing::trace!(target: "improve::progress", done = i as u64, total = files.len() as u64);
+                        }
                         let retired = l.retired.is_some();
                         let old = l
                             .retired
@@ -172,6 +177,12 @@ pub(crate) fn run_with(
     let dormant_before = (now - max).timestamp_nanos_opt().unwrap_or(i64::MIN);
     cursors.finish_run(&listing.dirs, &rechecked, dormant_before);
     window_breaches(&mut total, cfg);
+    tracing::debug!(
+        files_listed = files.len(),
+        files_read = total.files_read,
+        bytes_read = total.bytes_read,
+        "observe: read"
+    );
     Ok((total.finish(), cursors))
 }
 

@@ -197,6 +197,7 @@ pub fn default_specs() -> Vec<MetricSpec> {
 
 /// Re-ranks every logged decision of `files` under the baseline and `formula` and
 /// judges the selected links' metrics.
+#[tracing::instrument(name = "decision_replay", skip_all)]
 pub fn replay_decisions<P: AsRef<Path>>(
     files: &[P],
     formula: &Formula,
@@ -204,7 +205,8 @@ pub fn replay_decisions<P: AsRef<Path>>(
     params: &JudgeParams,
 ) -> Result<DecisionReplayReport> {
     let mut r = Replayer::new(formula.clone())?;
-    for f in files {
+    for (i, f) in files.iter().enumerate() {
+        tracing::trace!(target: "improve::progress", done = i as u64, total = files.len() as u64);
         r.read_file(f.as_ref())?;
     }
     Ok(r.finish(specs, params))

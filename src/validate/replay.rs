@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Runs the test command on `commit`. None when no test command is configured.
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn unit_test(git: &Git, cfg: &Config, commit: Oid) -> Result<Option<RunRecord>> {
     if cfg.validation.test_command.is_empty() {
         return Ok(None);
@@ -31,6 +32,7 @@ pub struct Shadow {
 
 /// Runs the replay command on `base` and `candidate` over the same inputs (the
 /// repository's logs, passed as `IMPROVE_REPLAY_INPUTS`). None when not configured.
+#[tracing::instrument(name = "shadow_replay", level = "debug", skip_all)]
 pub fn shadow(git: &Git, cfg: &Config, base: Oid, candidate: Oid) -> Result<Option<Shadow>> {
     if cfg.validation.replay_command.is_empty() {
         return Ok(None);

@@ -29,6 +29,7 @@ fn mode_for(p: &Proposal) -> ValidationMode {
 }
 
 /// Validates `p` (status `proposed`).
+#[tracing::instrument(skip_all, fields(proposal = %p.id))]
 pub fn validate(ctx: &mut Ctx, p: &mut Proposal) -> Result<Step> {
     let mode = mode_for(p);
     let mut v = Validation::new(p, mode, ctx.now);

@@ -266,7 +266,7 @@ fn experiment_templates(mode: &str) -> String {
 }
 
 /// Runs an experiment on planted variant data; returns the validation record.
-fn experiment(mode: &str, variant_quality: &str) -> (Env, Value) {
+pub(crate) fn experiment(mode: &str, variant_quality: &str) -> (Env, Value) {
     let env = Env::with_validation();
     env.templates(&experiment_templates(mode));
     faulty(&env, 12, h(1), "a");

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod cli;
 mod cycle;
 mod demo;
 mod fake_forge;
