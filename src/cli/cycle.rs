@@ -35,9 +35,13 @@ pub fn run(app: &App, args: Args) -> Result<i32> {
             meta: args.meta,
         },
     )?;
+    // Like an error, on stderr: the deploy waits for a human (exit 1).
+    for r in &report.refused {
+        eprintln!("improve: deploy refused: {r}");
+    }
     if app.json {
         super::print_json(&report)?;
-        return Ok(0);
+        return Ok(report.exit_code());
     }
     let dry = if report.dry_run {
         " (dry run: nothing written)"
@@ -93,5 +97,5 @@ pub fn run(app: &App, args: Args) -> Result<i32> {
     if !report.proposals.is_empty() {
         app.say("  look closer: improve show P-N; review the branch as a pull request");
     }
-    Ok(0)
+    Ok(report.exit_code())
 }

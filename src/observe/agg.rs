@@ -114,6 +114,7 @@ pub struct Agg {
     pub breaches: BTreeMap<String, Breach>,
     pub skipped: Vec<Skipped>,
     pub skipped_total: u64,
+    pub sources_found: bool,
     pub files_read: u64,
     pub lines_read: u64,
     pub bytes_read: u64,
@@ -278,6 +279,7 @@ impl Agg {
                 (s.file.as_str(), s.line)
             });
         }
+        self.sources_found |= o.sources_found;
         self.files_read += o.files_read;
         self.lines_read += o.lines_read;
         self.bytes_read += o.bytes_read;
@@ -330,6 +332,7 @@ impl Agg {
             breaches: self.breaches.into_values().collect(),
             skipped: self.skipped,
             skipped_total: self.skipped_total,
+            sources_found: self.sources_found,
             files_read: self.files_read,
             lines_read: self.lines_read,
             bytes_read: self.bytes_read,

@@ -73,6 +73,10 @@ pub struct Observation {
     /// The first skipped lines (capped) and the total.
     pub skipped: Vec<Skipped>,
     pub skipped_total: u64,
+    /// Some log file matches a `sources:` glob, read this time or not; false means
+    /// the cycle had no data at all (the log directory is gone, or no glob matches).
+    #[serde(default)]
+    pub sources_found: bool,
     pub files_read: u64,
     pub lines_read: u64,
     pub bytes_read: u64,

@@ -86,6 +86,9 @@ pub(crate) fn run_listed(
                         let old = old.get(l.rel.as_str()).copied();
                         known += old.is_some() as usize;
                         if old.is_some_and(|c| c.unchanged(&l.rel, l.entry.ino(), hour)) {
+                            // Whether there is data at all: one glob match settles it.
+                            agg.sources_found =
+                                agg.sources_found || sources.kind_of(&l.rel, &mut hits).is_some();
                             continue; // a finished exploration, same file: nothing to do
                         }
                         // Not a source now (or gone since listed): a cursor it had
@@ -93,6 +96,7 @@ pub(crate) fn run_listed(
                         let Some(f) = discover::found(l, sources, &mut hits) else {
                             continue;
                         };
+                        agg.sources_found = true;
                         let (start, _) = reader::start_of(old, f.inode, f.size);
                         if old.is_some() && start == f.size {
                             continue; // nothing new: not even opened
