@@ -229,3 +229,38 @@ impl ProposalOut {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_globs_directory_is_its_part_before_the_first_wildcard() {
+        assert_eq!(glob_dir("logs/traversal/**/*.jsonl"), "logs/traversal");
+        assert_eq!(glob_dir("logs/**/traversal_*.jsonl"), "logs");
+        assert_eq!(glob_dir("logs/health/health.csv"), "logs/health");
+        assert_eq!(glob_dir("*.jsonl"), "");
+    }
+
+    #[test]
+    fn no_data_says_whether_the_directories_are_gone_or_the_globs_match_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let globs: Vec<String> = ["logs/a/**/*.jsonl", "logs/b/*.jsonl", "x/*.jsonl"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(no_data_reason(true, root.path(), &globs), None);
+        let gone = no_data_reason(false, root.path(), &globs).unwrap();
+        assert!(gone.contains("no log directory exists"), "{gone}");
+        assert!(gone.contains("logs/a, logs/b, x"), "{gone}");
+        std::fs::create_dir_all(root.path().join("logs/b")).unwrap();
+        let none = no_data_reason(false, root.path(), &globs).unwrap();
+        assert!(none.contains("no file matches any sources: glob"), "{none}");
+        // A glob at the root cannot be gone: the globs match nothing.
+        let at_root = no_data_reason(false, root.path(), &["*.jsonl".to_string()]).unwrap();
+        assert!(at_root.contains("no file matches"), "{at_root}");
+        let many: Vec<String> = (0..6).map(|i| format!("d{i}/*.jsonl")).collect();
+        assert!(no_data_reason(false, root.path(), &many)
+            .unwrap()
+            .contains("and 2 more"));
+    }
+}

@@ -233,16 +233,29 @@ fn deploy(ctx: &mut Ctx, p: &mut Proposal, tier: Tier, baseline: Samples) -> Res
     super::put(&mut tx, &d)?;
     tx.audit("deploy", "intent", &id, json!({"proposal": p.id, "backup": tip.to_string(), "tier": tier, "approved_by": by.to_string()}));
     ctx.commit(tx, &format!("{id}: deploying {}", p.id))?;
-    // 2. Backup tag.
-    git.tag(&d.backup_tag, tip)?;
-    crash::point("deploy-after-backup-tag");
-    // 3. The deploy commit: the proposal's change on top of the current tip.
-    let branch_commit = Oid::from_str(&p.branch_commit)?;
-    let base = Oid::from_str(&p.base_commit).context("proposal base commit")?;
-    // The whole branch since its base (a human may have added commits), squashed.
-    let tree = match git.squash_tree(base, branch_commit, tip)? {
-        Ok(t) => t,
-        Err(paths) => {
+    // 2-3. Backup tag, then the deploy commit (the whole proposal branch since its
+    // base, squashed on the current tip: a human may have added commits) and the
+    // branch moved to it, all or nothing. A failure before the move lands is
+    // recorded as nothing deployed, never left `deploying`.
+    let moved = (|| -> Result<std::result::Result<Oid, Vec<String>>> {
+        git.tag(&d.backup_tag, tip)?;
+        crash::point("deploy-after-backup-tag");
+        let branch_commit = Oid::from_str(&p.branch_commit)?;
+        let base = Oid::from_str(&p.base_commit).context("proposal base commit")?;
+        let tree = match git.squash_tree(base, branch_commit, tip)? {
+            Ok(t) => t,
+            Err(conflicts) => return Ok(Err(conflicts)),
+        };
+        let parent = git.find_commit(tip)?;
+        let message = deploy_message(p, &id, tier, &by);
+        let new = git.commit_tree(tree, &[&parent], &message, ctx.now)?;
+        git.advance_branch(&cfg.deploy_branch, tip, new, "improve: deploy")?;
+        Ok(Ok(new))
+    })();
+    let new = match moved {
+        Ok(Ok(new)) => new,
+        Err(e) => return not_moved(ctx, p, d, tip, e),
+        Ok(Err(paths)) => {
             d.status = DeployStatus::Failed;
             d.reason = Some(format!(
                 "the change no longer applies to {} (conflicts in {})",
@@ -259,16 +272,6 @@ fn deploy(ctx: &mut Ctx, p: &mut Proposal, tier: Tier, baseline: Samples) -> Res
             return Ok(Attempt::line(summary(ctx, p, &d)));
         }
     };
-    let parent = git.find_commit(tip)?;
-    let new = git.commit_tree(
-        tree,
-        &[&parent],
-        &deploy_message(p, &id, tier, &by),
-        ctx.now,
-    )?;
-    if let Err(e) = git.advance_branch(&cfg.deploy_branch, tip, new, "improve: deploy") {
-        return not_moved(ctx, p, d, tip, e);
-    }
     crash::point("deploy-after-move");
     git.tag(&d.deploy_tag, new)?;
     d.deploy_commit = new.to_string();
@@ -294,8 +297,9 @@ fn deploy_message(p: &Proposal, id: &str, tier: Tier, by: &Approver) -> String {
     )
 }
 
-/// The branch move was refused or failed after the intent was recorded. The move is
-/// all or nothing: when the branch is still at `tip`, nothing was deployed, and the
+/// The deploy failed after its intent was recorded, before its commit landed (git
+/// refused the move, a tag or the commit could not be written). The move is all or
+/// nothing: when the branch is still at `tip`, nothing was deployed, and the
 /// deployment is recorded as such (never left `deploying`); the proposal stays
 /// approved and deploys again.
 fn not_moved(
@@ -315,7 +319,10 @@ fn not_moved(
     ));
     p.push_event(
         &ctx.ts(),
-        format!("deploy {} refused before its commit landed; retried", d.id),
+        format!(
+            "deploy {} failed before its commit landed; nothing deployed, retried",
+            d.id
+        ),
         None,
     );
     finish(ctx, p, &d, "not_deployed", None)?;
@@ -331,7 +338,7 @@ fn not_moved(
 }
 
 /// One line for the cycle's report.
-fn summary(ctx: &Ctx, p: &Proposal, d: &Deployment) -> String {
+pub(super) fn summary(ctx: &Ctx, p: &Proposal, d: &Deployment) -> String {
     match d.status {
         DeployStatus::Monitoring => format!(
             "{}: deployed {} as commit {} (tag {}); monitored for {}",

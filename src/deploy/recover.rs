@@ -6,7 +6,7 @@
 //! commit, the deployment is marked failed so the still-approved proposal deploys
 //! again.
 
-use super::deployer::complete;
+use super::deployer::{complete, summary};
 use super::outcome::finish;
 use super::{DeployStatus, Deployment};
 use crate::context::Ctx;
@@ -116,12 +116,6 @@ fn recover_one(ctx: &mut Ctx, mut d: Deployment) -> Result<Option<String>> {
             "{}: completed an interrupted deploy of {}: verified, now monitored",
             d.id, p.id
         ),
-        _ => format!(
-            "{}: an interrupted deploy of {} {}: {}",
-            d.id,
-            p.id,
-            d.status.as_str(),
-            d.reason.clone().unwrap_or_default()
-        ),
+        _ => summary(ctx, &p, &d),
     }))
 }

@@ -60,7 +60,7 @@ fn runaway_children_never_outlive_their_command() {
     summary(
         "children",
         &format!(
-            "runaway children: {} tried, 0 survived their command, none kept the caller waiting",
+            "runaway children: {} tried, 0 lost (none survived its command or kept the caller waiting)",
             shapes.len()
         ),
     );
@@ -80,6 +80,11 @@ fn repo_with_next() -> (Env, Git, git2::Oid, git2::Oid) {
     (env, git, old, new)
 }
 
+/// `git status` of the tracked files (empty: clean).
+fn tracked_changes(env: &Env) -> String {
+    env.git(&["status", "--porcelain", "--untracked-files=no"])
+}
+
 fn untouched(env: &Env, git: &Git, old: git2::Oid, what: &str) {
     assert_eq!(
         git.ref_oid("main").unwrap(),
@@ -91,11 +96,7 @@ fn untouched(env: &Env, git: &Git, old: git2::Oid, what: &str) {
         CONSTANTS_PY,
         "{what}: file written"
     );
-    assert_eq!(
-        env.git(&["status", "--porcelain", "--untracked-files=no"]),
-        "",
-        "{what}: tree dirty"
-    );
+    assert_eq!(tracked_changes(env), "", "{what}: tree dirty");
 }
 
 #[test]
@@ -216,7 +217,7 @@ fn hostile_log_text_reaches_no_terminal_or_trailer_raw() {
     summary(
         "hostile-text",
         &format!(
-            "hostile log text: {} tried, 0 reached a terminal, title or commit trailer raw",
+            "hostile log text: {} tried, 0 lost (none reached a terminal, title or commit trailer raw)",
             hostile.len()
         ),
     );
@@ -275,7 +276,7 @@ fn a_cycle_over_its_time_budget_stops_in_time_and_leaves_nothing_running() {
     summary(
         "budget",
         &format!(
-            "time budget: a 5 s budget against a 60 s test with a background child: the cycle ended in {:.1} s, 0 processes left, lock free, the validation deferred, 0 lost",
+            "time budget: 1 tried (a 5 s budget against a 60 s test with a background child), 0 lost (ended in {:.1} s, 0 processes left, lock free, the validation deferred)",
             took.as_secs_f64()
         ),
     );
@@ -309,11 +310,7 @@ fn a_deploy_and_a_rollback_under_a_foreign_lock_change_nothing_and_retry() {
             "approved"
         );
         std::fs::remove_file(env.path(lock)).unwrap();
-        assert_eq!(
-            env.git(&["status", "--porcelain", "--untracked-files=no"]),
-            "",
-            "{lock}"
-        );
+        assert_eq!(tracked_changes(&env), "", "{lock}");
         let r = env.cycle_json(&at(3));
         assert!(
             lifecycle_lines(&r).contains("D-0001: deployed P-0001"),
@@ -345,11 +342,7 @@ fn a_deploy_and_a_rollback_under_a_foreign_lock_change_nothing_and_retry() {
             "monitoring"
         );
         std::fs::remove_file(env.path(lock)).unwrap();
-        assert_eq!(
-            env.git(&["status", "--porcelain", "--untracked-files=no"]),
-            "",
-            "{lock}"
-        );
+        assert_eq!(tracked_changes(&env), "", "{lock}");
         env.improve(&at(4))
             .args(["rollback", "D-1"])
             .assert()
@@ -379,6 +372,21 @@ fn unsafe_text(s: &str) -> bool {
     s.chars()
         .any(|c| (c as u32) < 0x20 && c != '\n' || (0x7f..=0x9f).contains(&(c as u32)))
         || s.contains("<img")
+}
+
+/// The subject and the trailers (one a line) of main's newest commit.
+fn subject_and_trailers(env: &Env) -> (String, String) {
+    (
+        env.git(&["log", "-1", "--format=%s", "main"]),
+        env.git(&["log", "-1", "--format=%(trailers:only,unfold)", "main"]),
+    )
+}
+
+fn trailer_keys(trailers: &str) -> Vec<&str> {
+    trailers
+        .lines()
+        .map(|l| l.split(':').next().unwrap())
+        .collect()
 }
 
 #[test]
@@ -424,14 +432,10 @@ fn log_text_reaches_no_commit_trailer_title_or_heading_raw() {
         .success();
     let r = env.cycle_json(&at(4));
     assert!(lifecycle_lines(&r).contains("D-0001: deployed"), "{r:#}");
-    let subject = env.git(&["log", "-1", "--format=%s", "main"]);
+    let (subject, trailers) = subject_and_trailers(&env);
     assert!(!unsafe_text(&subject), "{subject:?}");
-    let trailers = env.git(&["log", "-1", "--format=%(trailers:only,unfold)", "main"]);
     assert_eq!(
-        trailers
-            .lines()
-            .map(|l| l.split(':').next().unwrap())
-            .collect::<Vec<_>>(),
+        trailer_keys(&trailers),
         [
             "Improve-Proposal",
             "Improve-Deployment",
@@ -447,17 +451,13 @@ fn log_text_reaches_no_commit_trailer_title_or_heading_raw() {
         .args(["rollback", "D-1"])
         .assert()
         .success();
-    let subject = env.git(&["log", "-1", "--format=%s", "main"]);
+    let (subject, trailers) = subject_and_trailers(&env);
     assert!(
         subject.starts_with("Revert") && !unsafe_text(&subject),
         "{subject:?}"
     );
-    let trailers = env.git(&["log", "-1", "--format=%(trailers:only,unfold)", "main"]);
     assert_eq!(
-        trailers
-            .lines()
-            .map(|l| l.split(':').next().unwrap())
-            .collect::<Vec<_>>(),
+        trailer_keys(&trailers),
         ["Improve-Proposal", "Improve-Deployment", "Improve-Rollback"],
         "{trailers}"
     );
@@ -465,7 +465,7 @@ fn log_text_reaches_no_commit_trailer_title_or_heading_raw() {
     summary(
         "hostile-text-cycle",
         &format!(
-            "hostile log text through a cycle: {tried} places tried (proposal title, its commit, its document's heading, the deploy commit, the revert), 0 lost (no raw control, tag or foreign trailer)"
+            "hostile log text through a cycle: {tried} tried (proposal title, its commit, its document's heading, the deploy commit, the revert), 0 lost (no raw control, tag or foreign trailer)"
         ),
     );
 }
