@@ -625,3 +625,40 @@ fn text_from_logs_is_escaped_in_pull_requests_and_the_report() {
     assert!(!html.contains("<img"), "no raw markup from logs");
     assert!(!html.contains("<script"), "no scripts at all");
 }
+
+/// A deploy that fails after its intent is recorded but before its commit lands
+/// (here: its backup tag cannot be created, a ref in the way) is recorded as
+/// nothing deployed, with the reason; never left `deploying`. The proposal stays
+/// approved and deploys once the obstacle is gone.
+#[test]
+fn a_deploy_failing_before_its_commit_lands_is_recorded_as_nothing_deployed() {
+    let env = Env::with_validation();
+    faulty(&env, 12, h(1), "a");
+    let main = env.rev("main");
+    env.git(&["tag", "improve/backup/D-0001/in-the-way", &main]);
+    let (r, err) = refused_cycle(&env, &at(2));
+    assert!(err.contains("nothing was deployed"), "{err}");
+    let d = env.record_yaml("deployments/D-0001.yaml");
+    assert_eq!(d["status"], "failed", "{d:?}");
+    assert!(
+        d["reason"]
+            .as_str()
+            .unwrap()
+            .contains("the proposal stays approved"),
+        "{d:?}"
+    );
+    assert_eq!(d["deploy_commit"], "", "{d:?}");
+    assert_eq!(env.rev("main"), main, "{r:#}");
+    assert_eq!(
+        env.record_yaml("proposals/P-0001/proposal.yaml")["status"],
+        "approved"
+    );
+    consistent(&env, &at(2));
+    env.git(&["tag", "-d", "improve/backup/D-0001/in-the-way"]);
+    let r = env.cycle_json(&at(3));
+    assert!(
+        lifecycle_lines(&r).contains("D-0002: deployed P-0001"),
+        "{r:#}"
+    );
+    consistent(&env, &at(3));
+}
