@@ -46,6 +46,8 @@ struct Run {
     budget: Duration,
     phase_ms: BTreeMap<String, u64>,
     notes: Vec<String>,
+    /// What the budget did not allow (the cycle record's `deferred`).
+    deferred: Vec<String>,
 }
 
 impl Run {
@@ -96,6 +98,7 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
         ),
         phase_ms: BTreeMap::new(),
         notes: vec![],
+        deferred: vec![],
     };
     ctx.deadline = Some(run.deadline());
     let verification = verify_audit(git, ctx.records.tip, opts.dry_run, &mut run.notes)?;
@@ -142,6 +145,7 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
     let (drafts, skips) = if run.over_budget() {
         run.notes
             .push("time budget spent before PROPOSE: deferred to the next cycle".into());
+        run.deferred.push("PROPOSE (new proposals)".into());
         (vec![], vec![])
     } else {
         run.timed("propose", || propose(&ctx, &diagnosis))?
@@ -177,7 +181,7 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
         phase_ms: run.phase_ms.clone(),
         notes: run.notes.clone(),
         audit_ok: verification.ok(),
-        deferred: vec![],
+        deferred: run.deferred.clone(),
     };
     let mut report = Report::of(&record, &drafts, opts.dry_run, lifecycle);
     if opts.dry_run {

@@ -638,6 +638,7 @@ fn a_deploy_failing_before_its_commit_lands_is_recorded_as_nothing_deployed() {
     env.git(&["tag", "improve/backup/D-0001/in-the-way", &main]);
     let (r, err) = refused_cycle(&env, &at(2));
     assert!(err.contains("nothing was deployed"), "{err}");
+    assert!(!err.contains("class="), "a raw libgit2 message: {err}");
     let d = env.record_yaml("deployments/D-0001.yaml");
     assert_eq!(d["status"], "failed", "{d:?}");
     assert!(
