@@ -1,12 +1,13 @@
 //! Deploys a cycle left half done. A deployment found `deploying` is completed from
 //! the deploy commit its trailer names by running every step it skipped — tags,
 //! verification, then monitoring or the restore a failed verification calls for —
-//! through the same `deployer::complete` a deploy runs; a restore that already
+//! through the same `complete` a deploy runs; a restore that already
 //! landed is recorded, never made twice. When the process died before the deploy
 //! commit, the deployment is marked failed so the still-approved proposal deploys
 //! again.
 
-use super::deployer::{complete, summary};
+use super::complete::complete;
+use super::deployer::summary;
 use super::outcome::finish;
 use super::{DeployStatus, Deployment};
 use crate::context::Ctx;
