@@ -55,6 +55,7 @@ fn cycle_record(i: usize, ts: &str) -> CycleRecord {
         phase_ms,
         notes: vec![],
         audit_ok: true,
+        deferred: vec![],
     }
 }
 

@@ -21,6 +21,10 @@ pub enum Error {
     /// Another cycle holds the lock; the trigger was queued.
     #[error("another cycle is running (pid {pid}); trigger queued")]
     Busy { pid: u32 },
+    /// A human's command found a cycle running; nothing was recorded (exit 75, like a
+    /// second cycle, but nothing is queued: the human runs it again).
+    #[error("a cycle is running (pid {pid}); {what} was not recorded: run it again when the cycle has finished")]
+    CycleRunning { pid: u32, what: String },
     /// An invariant (V1–V10) would be broken by the action; nothing was done.
     #[error("refused by invariant {invariant}: {message}")]
     Invariant {
@@ -50,6 +54,9 @@ pub enum GitRefusal {
     /// Another process holds the index lock (git itself, an editor, a crashed git).
     #[error("{} exists: another git process is working in this repository (or one crashed and left it); nothing was written. Retry when it is done; if no git process is running, remove the file", path.display())]
     IndexLocked { path: PathBuf },
+    /// Another process holds the lock of the branch's ref (`refs/heads/NAME.lock`).
+    #[error("{} exists: another git process is updating this branch (or one crashed and left it); nothing was written. Retry when it is done; if no git process is running, remove the file", path.display())]
+    RefLocked { path: PathBuf },
     /// The branch is checked out, or being rebased or bisected, in a worktree.
     #[error("{branch} is {how} in the worktree {}; git would refuse to move it there, so improve does too", worktree.display())]
     BranchInUse {
@@ -141,7 +148,7 @@ pub fn kind(err: &anyhow::Error) -> &'static str {
             return match e {
                 Error::Config { .. } => "config",
                 Error::Usage(_) => "usage",
-                Error::Busy { .. } => "busy",
+                Error::Busy { .. } | Error::CycleRunning { .. } => "busy",
                 Error::HealthError => "health_error",
                 Error::Invariant { .. } => "invariant",
                 Error::Record { .. } => "record",

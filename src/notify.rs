@@ -37,25 +37,26 @@ pub fn send(tx: &mut Tx, ctx: &Ctx, kind: &str, subject: &str, message: String) 
     tx.append(PATH, &line);
     if !cfg.approval.notify_command.is_empty() {
         let dir = cfg.repo_root.clone().unwrap_or_else(std::env::temp_dir);
-        let r = crate::command::run(
+        let r = crate::command::run_limited(
             &cfg.approval.notify_command,
             &dir,
             &[],
             Some(&line),
-            std::time::Duration::from_secs(30),
+            ctx.limits(std::time::Duration::from_secs(30)),
         );
-        let failed = match r {
-            Ok(rec) => !rec.ok(),
-            Err(_) => true,
+        let why = match r {
+            Ok(rec) if rec.ok() => None,
+            Ok(rec) if rec.outcome() == crate::command::Outcome::DeadlineReached => Some(
+                "the notify command was stopped (or not started) at the end of the cycle's time budget",
+            ),
+            _ => Some("the notify command failed"),
         };
-        if failed {
+        if let Some(why) = why {
             let note = Notification {
                 ts: fmt_ts(now),
                 kind: "alert".into(),
                 subject: subject.to_string(),
-                message:
-                    "the notify command failed; this notification is only in notifications.jsonl"
-                        .into(),
+                message: format!("{why}; this notification is only in notifications.jsonl"),
                 command: None,
             };
             let mut l = serde_json::to_vec(&note).unwrap_or_default();

@@ -78,11 +78,15 @@ pub fn run(app: &App, args: Args) -> Result<i32> {
             meta: args.meta,
         },
     )?;
+    // Like an error, on stderr: the deploy waits for a human (exit 1).
+    for r in &report.refused {
+        out::err_line(format!("improve: deploy refused: {}", out::safe(r)));
+    }
     if app.json {
         let mut v = out::with_schema("report", &report)?;
         v["warnings"] = serde_json::json!(warning.into_iter().collect::<Vec<_>>());
         out::line(serde_json::to_string_pretty(&v)?);
-        return Ok(0);
+        return Ok(report.exit_code());
     }
     let dry = if report.dry_run {
         " (dry run: nothing written)"
@@ -151,5 +155,5 @@ pub fn run(app: &App, args: Args) -> Result<i32> {
     if !report.proposals.is_empty() {
         app.say("  look closer: improve show P-N; review the branch as a pull request");
     }
-    Ok(0)
+    Ok(report.exit_code())
 }

@@ -27,7 +27,10 @@ pub fn run(app: &App, args: Args) -> Result<i32> {
     let cfg = app.config(&git)?;
     let _lock = match CycleLock::try_acquire(&git.local_dir()?)? {
         Acquire::Held(l) => l,
-        Acquire::Busy(pid) => return Err(Error::Busy { pid }.into()),
+        Acquire::Busy(pid) => {
+            let what = format!("the rollback of {}", args.id);
+            return Err(Error::CycleRunning { pid, what }.into());
+        }
     };
     let mut ctx = Ctx::open(&git, &cfg, "human", app.now)?;
     let id = super::show::normalize_id(&args.id);

@@ -46,11 +46,17 @@ struct Run {
     budget: Duration,
     phase_ms: BTreeMap<String, u64>,
     notes: Vec<String>,
+    /// What the budget did not allow (the cycle record's `deferred`).
+    deferred: Vec<String>,
 }
 
 impl Run {
     fn over_budget(&self) -> bool {
         self.started.elapsed() > self.budget
+    }
+    /// The end of the budget: every command the cycle runs stops there.
+    fn deadline(&self) -> Instant {
+        self.started + self.budget
     }
     fn timed<T>(&mut self, phase: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
         let t0 = Instant::now();
@@ -93,14 +99,10 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
         ),
         phase_ms: BTreeMap::new(),
         notes: vec![],
+        deferred: vec![],
     };
-    let verification = audit::verify(git, ctx.records.tip)?;
-    if !verification.ok() {
-        run.notes.push(format!(
-            "audit log failed verification ({}); deploys are refused until a human resolves it",
-            verification.problems.first().cloned().unwrap_or_default()
-        ));
-    }
+    ctx.deadline = Some(run.deadline());
+    let verification = verify_audit(git, ctx.records.tip, opts.dry_run, &mut run.notes)?;
     if !opts.dry_run {
         proposals::ensure_branches(git, &proposals::load_all(&ctx.records)?)?;
     }
@@ -145,11 +147,18 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
     let (drafts, skips) = if run.over_budget() {
         run.notes
             .push("time budget spent before PROPOSE: deferred to the next cycle".into());
+        run.deferred.push("PROPOSE (new proposals)".into());
         (vec![], vec![])
     } else {
         run.timed("propose", || propose(&ctx, &diagnosis))?
     };
-    let outcome = if obs.is_empty() && pending.only_periodic() {
+    let no_data = record::no_data_reason(obs.sources_found, &git.root(), &source_globs(cfg));
+    if let Some(why) = &no_data {
+        run.notes.push(why.clone());
+    }
+    let outcome = if no_data.is_some() {
+        record::NO_DATA
+    } else if obs.is_empty() && pending.only_periodic() {
         "no_signals"
     } else if drafts.is_empty() {
         "observed"
@@ -174,6 +183,7 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
         phase_ms: run.phase_ms.clone(),
         notes: run.notes.clone(),
         audit_ok: verification.ok(),
+        deferred: run.deferred.clone(),
     };
     let mut report = Report::of(&record, &drafts, opts.dry_run, lifecycle);
     if opts.dry_run {
@@ -191,25 +201,27 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
     crash::point("after-propose");
 
     // VALIDATE -> APPROVE -> DEPLOY, then LEARN.
-    if run.over_budget() {
-        report
-            .notes
-            .push("time budget spent: validation and deploys deferred to the next cycle".into());
-    } else {
-        let inputs = advance::Inputs {
-            obs: &obs,
-            before: &before,
-            audit_ok: verification.ok(),
-        };
-        report
-            .lifecycle
-            .extend(advance::advance(&mut ctx, &inputs)?);
+    let inputs = advance::Inputs {
+        obs: &obs,
+        before: &before,
+        audit_ok: verification.ok(),
+    };
+    let advanced = advance::advance(&mut ctx, &inputs)?;
+    report.lifecycle.extend(advanced.lines);
+    report.refused.extend(advanced.refused);
+    if !advanced.deferred.is_empty() {
+        report.notes.push(format!(
+            "time budget ({}) spent: deferred to the next cycle: {}",
+            cfg.cycle.time_budget,
+            advanced.deferred.join(", ")
+        ));
+        report.deferred.extend(advanced.deferred);
     }
     crash::point("before-learn");
     if let Some(line) = learn::meta::maybe_propose(&mut ctx, pending.is_meta())? {
         report.lifecycle.push(line);
     }
-    finish(&mut ctx, &run, report.lifecycle.len())?;
+    finish(&mut ctx, &run, &report)?;
     housekeep(git, now, &mut report);
     if let Some(remote) = &opts.push {
         if let Err(e) = push(&ctx, remote) {
@@ -377,9 +389,10 @@ fn append_metrics(tx: &mut Tx, cycle: &str, ts: &str, obs: &Observation) {
 }
 
 /// The whole cycle's cost, for H6 (overhead) and M3 (duration): the first commit could
-/// only time the phases before it.
+/// only time the phases before it; and what the budget deferred.
 #[tracing::instrument(skip_all)]
-fn finish(ctx: &mut Ctx, run: &Run, events: usize) -> Result<()> {
+fn finish(ctx: &mut Ctx, run: &Run, report: &Report) -> Result<()> {
+    let events = report.lifecycle.len();
     let t_total = run.started.elapsed().as_millis() as u64;
     let rest = t_total.saturating_sub(run.phase_ms.values().sum::<u64>());
     let Some(mut rec) = record::load(&ctx.records, &ctx.cycle)? else {
@@ -387,14 +400,15 @@ fn finish(ctx: &mut Ctx, run: &Run, events: usize) -> Result<()> {
     };
     rec.phase_ms
         .insert("validate_deploy_monitor_learn".to_string(), rest);
+    rec.deferred = report.deferred.clone();
+    rec.notes = report.notes.clone();
     let mut tx = ctx.tx();
     tx.put_json(&record::path(&ctx.cycle), &rec)?;
-    tx.audit(
-        "learn",
-        "finished",
-        &ctx.cycle,
-        json!({"total_ms": t_total, "events": events}),
-    );
+    let mut detail = json!({"total_ms": t_total, "events": events});
+    if !rec.deferred.is_empty() {
+        detail["deferred"] = json!(rec.deferred);
+    }
+    tx.audit("learn", "finished", &ctx.cycle, detail);
     let summary = format!("{}: finished", ctx.cycle);
     ctx.commit(tx, &summary)?;
     Ok(())
@@ -412,6 +426,46 @@ fn housekeep(git: &Git, now: Timestamp, report: &mut Report) {
         }
         Err(e) => report.notes.push(format!("housekeeping: {e:#}")),
     }
+}
+
+/// Verifies the audit chain: a cycle verifies only the entries since the checkpoint
+/// in the local anchor (a dry run, which writes nothing, the whole chain). Problems
+/// refuse deploys (V2); warnings (a clock that stepped back) are noted, once, when
+/// the entries they concern are first verified.
+fn verify_audit(
+    git: &Git,
+    tip: Option<git2::Oid>,
+    dry_run: bool,
+    notes: &mut Vec<String>,
+) -> Result<audit::Verification> {
+    let v = if dry_run {
+        audit::verify(git, tip)?
+    } else {
+        audit::verify_incremental(git, tip)?
+    };
+    if !v.ok() {
+        notes.push(format!(
+            "audit log failed verification ({}); deploys are refused until a human resolves it",
+            v.problems.first().cloned().unwrap_or_default()
+        ));
+    }
+    for w in v.warnings.iter().take(3) {
+        notes.push(format!("audit warning (deploys go on): {w}"));
+    }
+    Ok(v)
+}
+
+/// Every `sources:` glob of the config, for saying why there is no data.
+fn source_globs(cfg: &Config) -> Vec<String> {
+    let s = &cfg.sources;
+    s.traversal
+        .iter()
+        .chain(&s.agent_traces)
+        .chain(&s.health)
+        .chain(&s.graph_events)
+        .chain(s.jsonl.iter().map(|g| &g.glob))
+        .cloned()
+        .collect()
 }
 
 /// The window of this cycle: from the last cycle's end (at most `window_max` ago),

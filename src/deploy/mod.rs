@@ -1,9 +1,11 @@
 //! DEPLOY, MONITOR, ROLLBACK: deployments as ordinary commits with backup and deploy
-//! tags and trailers (`deployer`), completed after an interruption (`recover`), a
+//! tags and trailers (`deployer`), verified and completed after their commit
+//! (`complete`), also after an interruption (`recover`), a
 //! human's merge of a proposal adopted as a deployment (`adopt`), watched after
 //! deploy (`monitor`) and reverted with `git revert` on degradation (`rollback`).
 
 pub mod adopt;
+mod complete;
 pub mod deployer;
 pub mod monitor;
 pub mod outcome;

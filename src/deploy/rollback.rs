@@ -27,11 +27,15 @@ pub fn revert_commit_onto(
         .next()
         .unwrap_or("")
         .to_string();
+    // The subject and the reason may carry log text: one safe line, and a body no
+    // line of which reads as a trailer.
     let message = format!(
-        "Revert \"{subject}\"\n\nThis reverts commit {target}.\n\n{reason}\n\nImprove-Proposal: {}\nImprove-Deployment: {}\nImprove-Rollback: {}\n",
+        "{}\n\nThis reverts commit {target}.\n\n{}\n\nImprove-Proposal: {}\nImprove-Deployment: {}\nImprove-Rollback: {}\n",
+        crate::sanitize::commit_subject(&format!("Revert \"{subject}\"")),
+        crate::sanitize::commit_body(reason),
         d.proposal,
         d.id,
-        reason.lines().next().unwrap_or("")
+        crate::sanitize::title(reason, 200)
     );
     match git.revert(target, tip, &message, ctx.now)? {
         RevertOutcome::Conflict(paths) => Ok(Err(paths)),

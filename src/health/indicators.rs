@@ -5,6 +5,7 @@
 use super::{at_least, below, ind, no_data, small_sample, Indicator, InvariantResult, Level};
 use super::{Recorded, MIN_EVENTS_FOR_ERROR};
 use crate::clock::{parse_ts, Timestamp};
+use crate::cycle::record::NO_DATA;
 use crate::deploy::{DeployStatus, Deployment};
 use crate::diagnose::PatternKind;
 use crate::store::library::Outcome;
@@ -375,6 +376,56 @@ pub fn m2_trigger_queue(r: &Recorded) -> Indicator {
         Some(q),
         below(q, 10.0, 50.0),
         format!("{} triggers waiting", r.queued_triggers),
+    )
+}
+
+/// M4 log data: the newest cycle found log files to read. One that found none (the log
+/// directory is gone, or no `sources:` glob matches) has no data, and nothing it did
+/// not see can be called healthy: WARNING, with how many cycles in a row and since
+/// when. (No data is not an error of the loop itself: it runs, and says so.)
+pub fn m4_log_data(r: &Recorded) -> Indicator {
+    const T: &str = "the newest cycle found log files; none is WARNING";
+    let Some(newest) = r.cycles.last() else {
+        return no_data("M4", "log data", T, "no cycles");
+    };
+    let blind: Vec<_> = r
+        .cycles
+        .iter()
+        .rev()
+        .take_while(|c| c.outcome == NO_DATA)
+        .collect();
+    let Some(first) = blind.last() else {
+        return ind(
+            "M4",
+            "log data",
+            T,
+            Some(0.0),
+            Level::Healthy,
+            format!(
+                "{} read {} lines from {} files",
+                newest.cycle, newest.lines_read, newest.files_read
+            ),
+        );
+    };
+    let why = newest
+        .notes
+        .iter()
+        .find(|n| n.starts_with("no data"))
+        .cloned()
+        .unwrap_or_else(|| "no log file found".into());
+    ind(
+        "M4",
+        "log data",
+        T,
+        Some(blind.len() as f64),
+        Level::Warning,
+        format!(
+            "{} cycle{} in a row found no log file (since {} at {}): {why}",
+            blind.len(),
+            if blind.len() == 1 { "" } else { "s" },
+            first.cycle,
+            first.started
+        ),
     )
 }
 

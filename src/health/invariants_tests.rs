@@ -155,6 +155,14 @@ fn v3_rollback_always_possible() {
     let v = w.run();
     assert!(get(&v, "V3").ok);
     assert_eq!(get(&v, "V3").checked, 0);
+    // Nor does one that never landed a commit: there is nothing to roll back.
+    let mut w = world();
+    w.git.delete_ref("refs/tags/improve/backup/D-0001").unwrap();
+    w.d().status = DeployStatus::Failed;
+    w.d().deploy_commit = String::new();
+    let v = w.run();
+    assert!(get(&v, "V3").ok);
+    assert_eq!(get(&v, "V3").checked, 0);
 }
 
 #[test]

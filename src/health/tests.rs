@@ -1,4 +1,4 @@
-//! H1–H10 and M1–M3 over records built in memory: a healthy baseline, then one
+//! H1–H10 and M1–M4 over records built in memory: a healthy baseline, then one
 //! mutation per case that trips the indicator at (and just past) its documented
 //! thresholds. The fixture is shared with the invariant tests in `invariants_tests.rs`.
 
@@ -258,7 +258,7 @@ fn baseline_is_healthy_everywhere() {
     let ids: Vec<_> = h.indicators.iter().map(|i| i.id).collect();
     assert_eq!(
         ids,
-        ["H1", "H2", "H3", "H4", "H5", "H6", "H7", "H8", "H9", "H10", "M1", "M2", "M3"]
+        ["H1", "H2", "H3", "H4", "H5", "H6", "H7", "H8", "H9", "H10", "M1", "M2", "M3", "M4"]
     );
 }
 
@@ -583,6 +583,32 @@ fn m3_p95_is_the_nearest_rank_for_every_count() {
         let rank = (95 * n).div_ceil(100); // smallest k with k/n >= 0.95
         assert_eq!(of(&h, "M3").value, Some(rank as f64), "n={n}");
     }
+}
+
+#[test]
+fn m4_no_data_in_the_newest_cycle_is_a_warning_until_data_comes_back() {
+    let mut r = baseline();
+    level(&r, "M4", Level::Healthy);
+    let blind = |id: &str, h: f64| {
+        let mut c = cycle(id, &ago(h), 3600, 10);
+        c.outcome = crate::cycle::record::NO_DATA.into();
+        c.files_read = 0;
+        c.lines_read = 0;
+        c.notes = vec!["no data: no log directory exists (logs missing under /srv/x)".into()];
+        c
+    };
+    r.cycles.push(blind("C-000002", 2.0));
+    r.cycles.push(blind("C-000003", 1.0));
+    let h = level(&r, "M4", Level::Warning);
+    assert_eq!(h.overall, Level::Warning);
+    let m4 = of(&h, "M4");
+    assert_eq!(m4.value, Some(2.0));
+    assert!(m4.detail.contains("since C-000002") && m4.detail.contains("logs missing"));
+    // Data again in the newest cycle: healthy, whatever came before.
+    r.cycles.push(cycle("C-000004", &ago(0.5), 3600, 10));
+    level(&r, "M4", Level::Healthy);
+    r.cycles.clear();
+    level(&r, "M4", Level::Healthy);
 }
 
 #[test]

@@ -79,6 +79,10 @@ pub struct Observation {
     /// capped like `skipped`, counted in `counts["skipped_files"]`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skipped_files: Vec<Skipped>,
+    /// Some log file matches a `sources:` glob, read this time or not; false means
+    /// the cycle had no data at all (the log directory is gone, or no glob matches).
+    #[serde(default)]
+    pub sources_found: bool,
     pub files_read: u64,
     pub lines_read: u64,
     pub bytes_read: u64,

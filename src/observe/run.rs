@@ -116,6 +116,10 @@ pub(crate) fn run_with(
                             .or_else(|| old.get(l.rel.as_str()).copied());
                         sh.known += (!retired && old.is_some()) as usize;
                         if old.is_some_and(|c| c.unchanged(&l.rel, l.ino(), hour)) {
+                            // Whether there is data at all: one glob match settles it.
+                            sh.agg.sources_found = sh.agg.sources_found
+                                || retired
+                                || sources.kind_of(&l.rel, &mut hits).is_some();
                             continue; // a finished exploration, same file: nothing to do
                         }
                         // Not a source now (or gone since listed): a cursor it had
@@ -126,6 +130,7 @@ pub(crate) fn run_with(
                             }
                             continue;
                         };
+                        sh.agg.sources_found = true;
                         if old.is_some_and(|c| current(c, &f, retired)) {
                             if retired {
                                 sh.rechecked.push(file_key(path_hash(&f.rel), f.inode));

@@ -442,7 +442,8 @@ pub fn draft(pat: &Pattern, cand: &Candidate, ctx: &Inputs, id: &str) -> Result<
     let mut p = Proposal {
         id: id.to_string(),
         kind: cand.kind,
-        title,
+        // Log text (a pattern's subject) is in it: one safe line, wherever it goes.
+        title: crate::sanitize::title(&title, crate::sanitize::TITLE_MAX),
         status: Status::Proposed,
         created: now.clone(),
         cycle: ctx.cycle.to_string(),

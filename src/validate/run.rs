@@ -55,14 +55,14 @@ fn run_commands(ctx: &Ctx, p: &Proposal, v: &mut Validation) -> Result<()> {
     let mut ran = false;
     let mut failed = false;
     if v.mode == ValidationMode::UnitTest {
-        if let Some(r) = replay::unit_test(git, cfg, commit)? {
+        if let Some(r) = replay::unit_test(git, cfg, commit, ctx.deadline)? {
             ran = true;
             failed |= !r.ok();
             v.runs.push(r);
         }
     }
     if !failed {
-        if let Some(s) = replay::shadow(git, cfg, base, commit)? {
+        if let Some(s) = replay::shadow(git, cfg, base, commit, ctx.deadline)? {
             ran = true;
             failed |= !s.baseline.ok() || !s.candidate.ok();
             v.runs.push(s.baseline);
@@ -86,8 +86,13 @@ fn run_commands(ctx: &Ctx, p: &Proposal, v: &mut Validation) -> Result<()> {
             v.metrics_after = s.after;
         }
     }
+    // A run stopped by the cycle's deadline, or that could not start, says nothing
+    // about the change.
+    let no_verdict = v.runs.iter().any(|r| r.outcome().is_inconclusive());
     v.status = if !ran {
         Outcome::Manual
+    } else if no_verdict {
+        Outcome::Inconclusive
     } else if failed {
         Outcome::Failed
     } else {

@@ -242,9 +242,13 @@ fn malformed_truncated_and_wrongly_typed_lines_are_skipped_and_counted() {
 #[test]
 fn no_signals_is_recorded_and_exits_zero() {
     let env = Env::new();
+    // Logs exist but nothing new was written since the last cycle (no logs at all
+    // is "no_data", see host.rs).
+    good(&env, 3, ts("2026-01-05T01:00:00Z"), "a");
+    env.cycle_json("2026-01-05T03:00:00Z");
     let r = env.cycle_json("2026-01-05T06:00:00Z");
     assert_eq!(r["outcome"], "no_signals");
-    assert!(env.record("cycles/C-000001.json").contains("no_signals"));
+    assert!(env.record("cycles/C-000002.json").contains("no_signals"));
 }
 
 #[test]

@@ -56,7 +56,7 @@ fn after_a_real_deploy_health_is_not_error_and_every_invariant_holds() {
     let (code, h) = health_json(&env, &at(3));
     assert_eq!(code, 0, "{h:#}");
     assert_ne!(h["overall"], "ERROR", "{h:#}");
-    assert_eq!(h["indicators"].as_array().unwrap().len(), 13);
+    assert_eq!(h["indicators"].as_array().unwrap().len(), 14);
     assert_eq!(indicator(&h, "H10")["level"], "HEALTHY", "{h:#}");
     assert_eq!(indicator(&h, "H2")["value"], 1.0, "{h:#}");
     assert_eq!(indicator(&h, "M1")["level"], "HEALTHY", "{h:#}");
