@@ -54,8 +54,8 @@ pub fn advance(ctx: &mut Ctx, inputs: &Inputs) -> Result<Vec<String>> {
 
 /// One step of one proposal, by its status.
 fn step(ctx: &mut Ctx, p: &mut Proposal, inputs: &Inputs) -> Result<Option<String>> {
-    if let Some(tip) = adopt::merged_tip(ctx, p)? {
-        return adopt::adopt(ctx, p, tip, inputs.obs, inputs.before).map(Some);
+    if let Some(at) = adopt::landing(ctx, p)? {
+        return adopt::adopt(ctx, p, at, inputs.obs, inputs.before).map(Some);
     }
     if let Some(tip) = ctx.git.ref_oid(&p.branch)? {
         modified::revalidate_if_modified(ctx, p, tip)?;

@@ -23,7 +23,14 @@ pub fn persist(
     now: Timestamp,
 ) -> Result<()> {
     let body = render::pr_body(&d.proposal);
-    let msg = format!("{}\n\n{body}", d.proposal.title);
+    // The trailer names the proposal wherever its change lands: a forge's squash
+    // message keeps it, so the merge is recognised even when the diff was touched.
+    let msg = format!(
+        "{}\n\n{}\n\nImprove-Proposal: {}\n",
+        d.proposal.title,
+        body.trim_end(),
+        d.proposal.id
+    );
     let oid = git.commit_changes(Some(deploy_tip), &d.files, &msg, now)?;
     d.proposal.branch_commit = oid.to_string();
     let p: &Proposal = &d.proposal;
