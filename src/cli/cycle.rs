@@ -35,9 +35,15 @@ pub fn run(app: &App, args: Args) -> Result<i32> {
             meta: args.meta,
         },
     )?;
+    // A push the remote refused or a diverged deploy branch fails the cycle (exit 1)
+    // after the report is shown: everything else the cycle did is on record.
+    let failed = || match report.errors.is_empty() {
+        true => Ok(0),
+        false => Err(anyhow::anyhow!(report.errors.join("\n"))),
+    };
     if app.json {
         super::print_json(&report)?;
-        return Ok(0);
+        return failed();
     }
     let dry = if report.dry_run {
         " (dry run: nothing written)"
@@ -93,5 +99,5 @@ pub fn run(app: &App, args: Args) -> Result<i32> {
     if !report.proposals.is_empty() {
         app.say("  look closer: improve show P-N; review the branch as a pull request");
     }
-    Ok(0)
+    failed()
 }

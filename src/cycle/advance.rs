@@ -13,6 +13,7 @@ use crate::observe::Observation;
 use crate::store::proposals::{self, Proposal, Status};
 use crate::validate::{self, experiment, modified, Outcome, Step};
 use anyhow::Result;
+use serde_json::json;
 
 /// What the cycle knows that the steps need.
 pub struct Inputs<'a> {
@@ -21,6 +22,8 @@ pub struct Inputs<'a> {
     pub before: &'a Samples,
     /// The audit chain verified at the start of the cycle (V2).
     pub audit_ok: bool,
+    /// Why nothing may deploy this cycle (the deploy branch diverged from its remote).
+    pub blocked: Option<&'a str>,
 }
 
 /// Advances every open proposal. Returns one line per event.
@@ -70,12 +73,24 @@ fn step(ctx: &mut Ctx, p: &mut Proposal, inputs: &Inputs) -> Result<Option<Strin
             finish_validation(ctx, p, step)
         }
         Status::AwaitingApproval => approve::escalate_if_due(ctx, p),
+        Status::Approved if inputs.blocked.is_some() => {
+            refuse(ctx, p, inputs.blocked.unwrap_or_default()).map(Some)
+        }
         Status::Approved => {
             let baseline = samples::window(inputs.obs);
             deployer::deploy_approved(ctx, p, baseline, inputs.audit_ok).map(Some)
         }
         _ => Ok(None),
     }
+}
+
+/// An approved proposal that may not deploy this cycle: the refusal is on record, and
+/// the proposal stays approved for the next cycle.
+fn refuse(ctx: &mut Ctx, p: &Proposal, why: &str) -> Result<String> {
+    let mut tx = ctx.tx();
+    tx.audit("deploy", "refused", &p.id, json!({ "reason": why }));
+    ctx.commit(tx, &format!("{}: deploy refused", p.id))?;
+    Ok(format!("{}: deploy refused: {why}", p.id))
 }
 
 /// A finished validation goes to the tier, unless it FAILED.

@@ -3,10 +3,12 @@
 //! owns its decisions. Observe, diagnose and propose land in ONE records commit
 //! together with the advanced cursors, so a cycle killed before it leaves no trace and
 //! the next cycle simply redoes the work; proposal branch refs are created after that
-//! commit and repaired by the next cycle if the process died in between.
+//! commit and repaired by the next cycle if the process died in between. A cycle with
+//! a remote fetches it first and (with `--push`) publishes what it committed last.
 
 mod advance;
 pub mod record;
+pub mod remote;
 
 pub use record::{CycleRecord, PatternOut, ProposalOut, Report};
 
@@ -76,6 +78,14 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
         Some(lock(git, now)?)
     };
     crash::point("after-lock");
+    // Fetch first: a merge or a push made on the forge is seen by this cycle.
+    let remote = (!opts.dry_run)
+        .then(|| remote::Remote::of(git, cfg, opts.push.as_deref()))
+        .flatten();
+    let fetched = remote
+        .as_ref()
+        .map(|r| remote::fetch(git, cfg, r))
+        .unwrap_or_default();
     let mut ctx = Ctx::open(git, cfg, "", now)?;
     if !ctx.records.exists() {
         return Err(Error::Usage(format!(
@@ -91,8 +101,11 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
             cfg.dur(&cfg.cycle.time_budget).num_milliseconds().max(1) as u64
         ),
         phase_ms: BTreeMap::new(),
-        notes: vec![],
+        notes: fetched.notes,
     };
+    if let Some(d) = &fetched.diverged {
+        run.notes.push(d.clone());
+    }
     let verification = audit::verify(git, ctx.records.tip)?;
     if !verification.ok() {
         run.notes.push(format!(
@@ -125,9 +138,9 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
 
     // MONITOR before DIAGNOSE: a cycle that reverts a deploy diagnoses and proposes
     // from the reverted state, and learns from the outcome it just recorded.
-    let mut lifecycle = vec![];
+    let mut lifecycle = fetched.lines;
     if !opts.dry_run {
-        lifecycle = deploy::monitor::run(&mut ctx, &obs)?;
+        lifecycle.extend(deploy::monitor::run(&mut ctx, &obs)?);
     }
 
     // DIAGNOSE
@@ -188,6 +201,8 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
     proposals::ensure_branches(git, drafts.iter().map(|d| &d.proposal))?;
     crash::point("after-propose");
 
+    let mut errors = vec![];
+
     // VALIDATE -> APPROVE -> DEPLOY, then LEARN.
     if run.over_budget() {
         report
@@ -198,6 +213,7 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
             obs: &obs,
             before: &before,
             audit_ok: verification.ok(),
+            blocked: fetched.diverged.as_deref(),
         };
         report
             .lifecycle
@@ -207,14 +223,16 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
     if let Some(line) = learn::meta::maybe_propose(&mut ctx, pending.is_meta())? {
         report.lifecycle.push(line);
     }
-    finish(&mut ctx, &run, report.lifecycle.len())?;
-    if let Some(remote) = &opts.push {
-        if let Err(e) = push(&ctx, remote) {
-            report.notes.push(format!(
-                "push to {remote} failed (retried next cycle): {e:#}"
-            ));
+    finish(&mut ctx, &run, &report)?;
+    // Published last, fast-forward only; a refusal fails the cycle (exit 1) once
+    // everything is on record.
+    if let Some(r) = remote.as_ref().filter(|r| r.push) {
+        if let Err(e) = remote::publish(&ctx, r) {
+            errors.push(format!("{e:#}"));
         }
     }
+    errors.extend(fetched.diverged);
+    report.errors = errors;
     Ok(report)
 }
 
@@ -371,8 +389,9 @@ fn append_metrics(tx: &mut Tx, cycle: &str, ts: &str, obs: &Observation) {
 }
 
 /// The whole cycle's cost, for H6 (overhead) and M3 (duration): the first commit could
-/// only time the phases before it.
-fn finish(ctx: &mut Ctx, run: &Run, events: usize) -> Result<()> {
+/// only time the phases before it; and the notes made after it.
+fn finish(ctx: &mut Ctx, run: &Run, report: &Report) -> Result<()> {
+    let events = report.lifecycle.len();
     let t_total = run.started.elapsed().as_millis() as u64;
     let rest = t_total.saturating_sub(run.phase_ms.values().sum::<u64>());
     let Some(mut rec) = record::load(&ctx.records, &ctx.cycle)? else {
@@ -380,6 +399,7 @@ fn finish(ctx: &mut Ctx, run: &Run, events: usize) -> Result<()> {
     };
     rec.phase_ms
         .insert("validate_deploy_monitor_learn".to_string(), rest);
+    rec.notes = report.notes.clone();
     let mut tx = ctx.tx();
     tx.put_json(&record::path(&ctx.cycle), &rec)?;
     tx.audit(
@@ -406,25 +426,4 @@ pub fn window_for(cfg: &Config, state: &State, now: Timestamp) -> Window {
         _ => now - cfg.dur(&cfg.observation.window_default).min(max),
     };
     Window { start, end: now }
-}
-
-/// Pushes the records branch, open proposal branches and the tool's tags (never
-/// forced).
-fn push(ctx: &Ctx, remote: &str) -> Result<()> {
-    let git = ctx.git;
-    let mut refs = vec![format!(
-        "refs/heads/{0}:refs/heads/{0}",
-        ctx.cfg.records_branch
-    )];
-    for p in proposals::load_all(&ctx.records)? {
-        if p.status.is_open() && git.ref_oid(&p.branch)?.is_some() {
-            refs.push(format!("refs/heads/{0}:refs/heads/{0}", p.branch));
-        }
-    }
-    let mut args = vec!["push", "--porcelain", remote];
-    args.extend(refs.iter().map(String::as_str));
-    git.run_git(&args)?;
-    // Tags of deploys and rollbacks travel too (never forced).
-    let _ = git.run_git(&["push", remote, "refs/tags/improve/*:refs/tags/improve/*"]);
-    Ok(())
 }

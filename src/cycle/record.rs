@@ -65,6 +65,10 @@ pub struct Report {
     pub not_proposed: Vec<Skip>,
     pub lifecycle: Vec<String>,
     pub notes: Vec<String>,
+    /// What failed and makes the cycle exit 1 once everything is on record: a push
+    /// the remote refused, a deploy branch diverged from its remote.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -111,6 +115,7 @@ impl Report {
             not_proposed: r.not_proposed.clone(),
             lifecycle,
             notes: r.notes.clone(),
+            errors: vec![],
         }
     }
 }
