@@ -4,9 +4,11 @@
 //! together with the advanced cursors, so a cycle killed before it leaves no trace and
 //! the next cycle simply redoes the work; proposal branch refs are created after that
 //! commit and repaired by the next cycle if the process died in between. A cycle with
-//! a remote fetches it first and (with `--push`) publishes what it committed last.
+//! a remote fetches it first and (with `--push`) publishes what it committed last; a
+//! configured forge gets one pull request per proposal (`pulls`).
 
 mod advance;
+mod pulls;
 pub mod record;
 pub mod remote;
 
@@ -201,7 +203,31 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
     proposals::ensure_branches(git, drafts.iter().map(|d| &d.proposal))?;
     crash::point("after-propose");
 
+    // Pull requests for the proposals whose branches are on the remote, and what
+    // happened to them on the forge, before anything decides on them.
     let mut errors = vec![];
+    let mut pushed = vec![];
+    if let Some(r) = remote.as_ref().filter(|r| r.push) {
+        match remote::push_proposals(&ctx, r) {
+            Ok(b) => pushed = b,
+            Err(e) => errors.push(format!("{e:#}")),
+        }
+    }
+    let mut forge = pulls::connect(&ctx).unwrap_or_else(|note| {
+        report.notes.push(note);
+        None
+    });
+    if let Some(s) = forge.as_mut() {
+        let on_remote = |b: &str| {
+            remote
+                .as_ref()
+                .is_some_and(|r| r.has_branch(git, b, &pushed))
+        };
+        report
+            .lifecycle
+            .extend(pulls::open_and_read(&mut ctx, s, &on_remote)?);
+        report.notes.append(&mut s.notes);
+    }
 
     // VALIDATE -> APPROVE -> DEPLOY, then LEARN.
     if run.over_budget() {
@@ -222,6 +248,10 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
     crash::point("before-learn");
     if let Some(line) = learn::meta::maybe_propose(&mut ctx, pending.is_meta())? {
         report.lifecycle.push(line);
+    }
+    if let Some(s) = forge.as_mut() {
+        report.lifecycle.extend(pulls::update(&mut ctx, s)?);
+        report.notes.append(&mut s.notes);
     }
     finish(&mut ctx, &run, &report)?;
     // Published last, fast-forward only; a refusal fails the cycle (exit 1) once
