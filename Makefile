@@ -7,7 +7,7 @@ BIN := target/release/improve
 DEMO_DIR ?= demo-system
 SHOT ?= target/report.png
 
-.PHONY: all demo test deps browser-deps build release bench fuzz screenshot report clean
+.PHONY: all demo test deps browser-deps build release bench bench-life fuzz screenshot report clean
 
 all: build
 
@@ -52,9 +52,16 @@ screenshot: browser-deps report
 	bash tests/browser/screenshot.sh target/report.html $(SHOT)
 	@echo "screenshot: $(SHOT)"
 
-# Long benchmarks and fuzzing stay out of `make test` (CI budget).
+# Long benchmarks and fuzzing stay out of `make test` (CI budget). `make bench` is the
+# observe benchmark and the long-life one (a simulated year of hourly cycles: hours);
+# `make bench-life LIFE_CYCLES=300` is a quick long-life run of a few minutes.
+LIFE_CYCLES ?= 8760
 bench: deps
 	bash bench/run.sh $(BENCH_MB)
+	bash bench/longlife.sh $(LIFE_CYCLES)
+
+bench-life: deps
+	bash bench/longlife.sh $(LIFE_CYCLES)
 
 fuzz:
 	bash fuzz/run.sh $(FUZZ_SECONDS)

@@ -6,7 +6,9 @@
 # data (the real cycle's work: cursor load, discovery, reading the new bytes, cursor
 # save; median of 3) and peak RSS at two sizes; then the record-keeping half of a cycle
 # on a 10,000-record history (examples/bench_records.rs: audit verify, health, library
-# search, each < 1 s). Results: bench/out/results.md. Exit 1 if a check fails.
+# search, each < 1 s), and drift over long metric histories (examples/bench_drift.rs:
+# the whole history against the bounded window). Results: bench/out/results.md. Exit 1
+# if a check fails.
 #
 # usage: bench/run.sh [SIZE_MB]   (default: $BENCH_MB, else 1024; e.g. 64 for a quick run)
 set -euo pipefail
@@ -28,7 +30,7 @@ need() { # command, Debian package
 need jq jq
 need python3 python3
 
-cargo build --release -q --example observe --example gen_traversal --example bench_records
+cargo build --release -q --example observe --example gen_traversal --example bench_records --example bench_drift
 OBSERVE=target/release/examples/observe
 GEN=target/release/examples/gen_traversal
 SINCE=2026-01-01T00:00:00Z
@@ -82,14 +84,15 @@ warm "$SMALL"
 measure observe_small /dev/null "$OBSERVE" "$SMALL" --since "$SINCE" --now "$NOW" --summary
 SMALL_BYTES=$(bytes "$SMALL")
 
-# Incremental: a full run that saves cursors, 1% new explorations, a run from the cursors.
-rm -f "$OUT/cursors.json"
-# The full run that saves the cursors, median of 3 like the incremental run below: a
+# Incremental: a full run that saves the read state as a cycle keeps it (state.json
+# and the sealed segments), 1% new explorations, a run from that state.
+STATE="$OUT/state"
+# The full run that saves the state, median of 3 like the incremental run below: a
 # single full run on a shared machine can be off by a quarter.
 FULL_RUNS=()
 for i in 1 2 3; do
-    rm -f "$OUT/cursors.json"
-    measure inc_full /dev/null "$OBSERVE" "$DATA" --since "$SINCE" --now "$NOW" --summary --cursors "$OUT/cursors.json"
+    rm -rf "$STATE"
+    measure inc_full /dev/null "$OBSERVE" "$DATA" --since "$SINCE" --now "$NOW" --summary --state "$STATE"
     FULL_RUNS+=("${WALL[inc_full]} ${CPU[inc_full]}")
 done
 FULL_MED=$(printf '%s\n' "${FULL_RUNS[@]}" | sort -n | sed -n 2p)
@@ -101,22 +104,22 @@ for f in "$INC_DIR"/logs/traversal/*.jsonl; do mv "$f" "$DATA/logs/traversal/tra
 rm -rf "$INC_DIR"
 INC_BYTES=$(find "$DATA/logs/traversal" -name 'traversal_inc_*' -print0 | xargs -0 cat | wc -c)
 INC_FILES=$(find "$DATA/logs/traversal" -name 'traversal_inc_*' | wc -l)
-# Median of 3 incremental runs, each from the same saved cursors.
-cp "$OUT/cursors.json" "$OUT/cursors.full.json"
+# Median of 3 incremental runs, each from the same saved state.
+rm -rf "$STATE.full" && cp -a "$STATE" "$STATE.full"
 INC_RUNS=()
 for i in 1 2 3; do
-    cp "$OUT/cursors.full.json" "$OUT/cursors.json"
-    measure inc "$OUT/observe_inc.json" "$OBSERVE" "$DATA" --since "$SINCE" --now "$NOW" --summary --cursors "$OUT/cursors.json"
+    rm -rf "$STATE" && cp -a "$STATE.full" "$STATE"
+    measure inc "$OUT/observe_inc.json" "$OBSERVE" "$DATA" --since "$SINCE" --now "$NOW" --summary --state "$STATE"
     INC_RUNS+=("${WALL[inc]} ${CPU[inc]} ${RSS[inc]}")
 done
 INC_MED=$(printf '%s\n' "${INC_RUNS[@]}" | sort -n | sed -n 2p)
-rm -f "$OUT/cursors.full.json"
+rm -rf "$STATE.full" "$STATE"
 find "$DATA/logs/traversal" -name 'traversal_inc_*' -delete
-rm -f "$OUT/cursors.json"
 
 # The record-keeping half of a cycle on a long history.
 RECORDS_RC=0
 target/release/examples/bench_records 10000 > "$OUT/records.txt" 2>&1 || RECORDS_RC=$?
+target/release/examples/bench_drift > "$OUT/drift.md"
 LOADAVG=$(cut -d' ' -f1 /proc/loadavg)
 
 python3 - "$OUT" "$BYTES" "$SMALL_BYTES" "$INC_BYTES" "$INC_FILES" \
@@ -191,7 +194,8 @@ lines = [
     "are parsed exactly without the general float parser, ASCII lines skip UTF-8",
     "decoding; one worker per core takes whole files (glob match, stat, read), and",
     "per-worker aggregates are merged order-independently. Incremental: per-file cursors;",
-    "a finished exploration's file is sealed and costs no stat in later cycles.",
+    "finished explorations are retired into sealed segments: a run reads their 8-byte keys",
+    "and passes over their files from the directory listing (no stat, no cursor).",
     f"Page cache warm; {__import__('os').cpu_count()} cores; load average {loadavg:.2f}.",
     "",
     "| tool | MB/s (wall) | wall s | CPU s | MB per CPU s | peak RSS MB |",
@@ -214,7 +218,7 @@ lines = [
     f"{ob[2]:.0f} MB at {mb:,.0f} MB (target < 64 MB, not growing: "
     f"{verdict(ob[2] < 64 and ob[2] <= obs_small[2] + 8)})",
     f"- incremental cycle after appending {inc_bytes / 1048576:.1f} MB (1%, {inc_files} new explorations; "
-    f"cursor load + discovery + reading the new bytes + cursor save, median of 3): "
+    f"state load (state.json and segment keys) + discovery + reading the new bytes + state save, median of 3): "
     f"{inc[2]:.4f} s wall / {inc[3]:.2f} s CPU vs {inc[0]:.3f} s / {inc[1]:.2f} s for the full run (median of 3) = "
     f"**{inc_pct_wall:.1f}%** of the wall time, **{inc_pct_cpu:.1f}%** of the CPU time (10 ms resolution) "
     f"(target <= 5%: {verdict((inc_pct_cpu if loaded and inc[3] > 0 else inc_pct_wall) <= 5)}), RSS {inc[4]:.0f} MB",
@@ -227,6 +231,10 @@ lines = [
     "```",
     records,
     "```",
+    "",
+    "## Drift over long metric histories (examples/bench_drift.rs)",
+    "",
+    open(f"{out}/drift.md").read().strip(),
     "",
     "CHECK: " + ("OK, observe, Python and jq agree; record keeping within its limits" if not problems
                  else "FAILED\n  " + "\n  ".join(problems)),

@@ -21,6 +21,7 @@ pub mod forge;
 pub mod fsutil;
 pub mod git;
 pub mod health;
+pub mod housekeeping;
 pub mod init;
 pub mod learn;
 pub mod lock;

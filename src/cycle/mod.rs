@@ -17,7 +17,7 @@ pub use record::{CycleRecord, PatternOut, ProposalOut, Report};
 use crate::clock::{fmt_ts, parse_ts, Timestamp};
 use crate::config::Config;
 use crate::context::Ctx;
-use crate::diagnose::{attribute, patterns, Pattern};
+use crate::diagnose::{attribute, detect, patterns, Pattern};
 use crate::error::Error;
 use crate::git::Git;
 use crate::lock::{Acquire, CycleLock};
@@ -29,7 +29,7 @@ use crate::store::library::{self, Library};
 use crate::store::proposals;
 use crate::triggers::{self, Pending, Trigger};
 use crate::vocab::{TriggerKind, Urgency};
-use crate::{audit, crash, deploy, learn};
+use crate::{audit, crash, deploy, housekeeping, learn};
 use anyhow::{Context, Result};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -119,7 +119,7 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
         proposals::ensure_branches(git, &proposals::load_all(&ctx.records)?)?;
     }
     ctx.cycle = ctx.records.next_id("cycles", "C-", 6)?;
-    let mut state = State::load(&ctx.records)?;
+    let mut state = State::load_for_cycle(&ctx.records, now)?;
 
     // TRIGGER
     let mut pending = triggers::collect(git, &ctx.records, opts.meta, now)?;
@@ -254,6 +254,7 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
         report.notes.append(&mut s.notes);
     }
     finish(&mut ctx, &run, &report)?;
+    housekeep(git, now, &mut report);
     // Published last, fast-forward only; a refusal fails the cycle (exit 1) once
     // everything is on record.
     if let Some(r) = remote.as_ref().filter(|r| r.push) {
@@ -291,7 +292,7 @@ fn lock(git: &Git, now: Timestamp) -> Result<CycleLock> {
 fn diagnose(ctx: &Ctx, obs: &Observation) -> Result<Diagnosis> {
     let (git, cfg) = (ctx.git, ctx.cfg);
     let ts = ctx.ts();
-    let mut history = patterns::History::load(&ctx.records)?;
+    let mut history = patterns::History::load_recent(&ctx.records, detect::HISTORY_WINDOW)?;
     history.push_cycle(&ctx.cycle, &ts, &obs.metrics);
     let mut library = library::load(&ctx.records)?;
     let mut found = patterns::detect(obs, &history, cfg);
@@ -441,6 +442,20 @@ fn finish(ctx: &mut Ctx, run: &Run, report: &Report) -> Result<()> {
     let summary = format!("{}: finished", ctx.cycle);
     ctx.commit(tx, &summary)?;
     Ok(())
+}
+
+/// Keeps the repository packed (the cycle writes some twenty objects an hour, and git2
+/// never runs gc); what it did, when anything, is a note. Never fatal: a repository
+/// that cannot be packed now is packed by a later cycle.
+fn housekeep(git: &Git, now: Timestamp, report: &mut Report) {
+    match housekeeping::run(&git.common_dir(), &housekeeping::Policy::default(), now) {
+        Ok(r) => {
+            if let Some(note) = r.note() {
+                report.notes.push(note);
+            }
+        }
+        Err(e) => report.notes.push(format!("housekeeping: {e:#}")),
+    }
 }
 
 /// The window of this cycle: from the last cycle's end (at most `window_max` ago),

@@ -9,6 +9,19 @@ use serde::Serialize;
 use crate::config::Direction;
 use crate::stats;
 
+/// How many of the latest history points (cycles) drift and correlation are judged
+/// on: 720, thirty days of hourly cycles. A trend is about the system's recent
+/// behaviour, and Mann-Kendall compares every pair of points, so judging the whole
+/// history would make every cycle slower than the last (7.5 s at five years of
+/// hourly cycles); over a bounded window a cycle after five years costs what one
+/// after a month does. `triggers.history_window` in the config is to override it.
+pub const HISTORY_WINDOW: usize = 720;
+
+/// The last `window` items of `v` (all of them when there are fewer).
+pub fn recent<T>(v: &[T], window: usize) -> &[T] {
+    &v[v.len().saturating_sub(window)..]
+}
+
 /// A metric trending over its history.
 /// Serializable for the cycle record (not deserializable: `method` is static).
 #[derive(Debug, Clone, PartialEq, Serialize)]

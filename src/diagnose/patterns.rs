@@ -21,10 +21,35 @@ pub struct History {
 pub const METRICS_HEADER: &str = "cycle,ts,metric,value\n";
 
 impl History {
-    /// Reads every `metrics/*.csv` on the records branch.
+    /// Reads every `metrics/*.csv` on the records branch (the report's charts).
     pub fn load(records: &Records) -> Result<History> {
-        let mut rows: Vec<(String, String, String, f64)> = vec![];
-        for f in records.list("metrics")? {
+        let names = records.list("metrics")?;
+        History::load_files(records, &names)
+    }
+
+    /// Reads the newest monthly `metrics/*.csv` files, as many as hold at least the
+    /// last `cycles` cycles: what drift and correlation judge (`HISTORY_WINDOW`), at a
+    /// cost that does not grow with the history.
+    pub fn load_recent(records: &Records, cycles: usize) -> Result<History> {
+        let mut names = records.list("metrics")?;
+        let mut keep = 0;
+        let mut seen = 0;
+        for name in names.iter().rev() {
+            if seen >= cycles {
+                break;
+            }
+            keep += 1;
+            if let Some(bytes) = records.read(&format!("metrics/{name}"))? {
+                seen += cycles_in(&bytes);
+            }
+        }
+        let names = names.split_off(names.len() - keep);
+        History::load_files(records, &names)
+    }
+
+    fn load_files(records: &Records, names: &[String]) -> Result<History> {
+        let mut h = History::default();
+        for f in names {
             let Some(bytes) = records.read(&format!("metrics/{f}"))? else {
                 continue;
             };
@@ -34,14 +59,10 @@ impl History {
                     (rec.get(0), rec.get(1), rec.get(2), rec.get(3))
                 {
                     if let Ok(v) = v.parse::<f64>() {
-                        rows.push((c.to_string(), t.to_string(), m.to_string(), v));
+                        h.push_value(c, t, m, v);
                     }
                 }
             }
-        }
-        let mut h = History::default();
-        for (c, t, m, v) in rows {
-            h.push_value(&c, &t, &m, v);
         }
         Ok(h)
     }
@@ -90,6 +111,20 @@ impl History {
             .map(|s| s.iter().flatten().copied().collect())
             .unwrap_or_default()
     }
+}
+
+/// Cycles in a metrics CSV: its rows come grouped by cycle (one cycle appends them).
+fn cycles_in(csv: &[u8]) -> usize {
+    let mut n = 0;
+    let mut last: &[u8] = b"";
+    for line in csv.split(|b| *b == b'\n').skip(1) {
+        let cycle = line.split(|b| *b == b',').next().unwrap_or_default();
+        if !cycle.is_empty() && cycle != last {
+            n += 1;
+            last = cycle;
+        }
+    }
+    n
 }
 
 /// How far a value is from its healthy level in the bad direction (0 when healthy,
@@ -215,7 +250,15 @@ fn drift(history: &History, cfg: &Config, out: &mut Vec<Pattern>) {
         let Some(guarded) = cfg.metric(metric) else {
             continue;
         };
-        let values: Vec<f64> = series.iter().flatten().copied().collect();
+        // The recent window only, each value with its row (the cycle it came from).
+        let rows = detect::recent(series, detect::HISTORY_WINDOW);
+        let first_row = series.len() - rows.len();
+        let points: Vec<(usize, f64)> = rows
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.filter(|x| x.is_finite()).map(|x| (first_row + i, x)))
+            .collect();
+        let values: Vec<f64> = points.iter().map(|p| p.1).collect();
         let direction = guarded.direction;
         let Some(d) = detect::detect_drift(
             metric,
@@ -234,15 +277,15 @@ fn drift(history: &History, cfg: &Config, out: &mut Vec<Pattern>) {
             "relative_trend": d.relative_trend, "slope": d.slope, "p": d.p,
             "method": d.method, "worsening": d.worsening, "n": d.n,
         });
-        let (first_c, first_t) =
-            &history.cycles[history.cycles.len() - d.n.min(history.cycles.len())];
+        let (first_row, first_value) = points[points.len() - d.n];
+        let (first_c, first_t) = &history.cycles[first_row];
         let (last_c, last_t) = history.cycles.last().cloned().unwrap_or_default();
         p.evidence = vec![
             crate::observe::Evidence {
                 file: format!("metrics ({first_c})"),
                 line: 0,
                 ts: Some(first_t.clone()),
-                value: values.get(values.len() - d.n.min(values.len())).copied(),
+                value: Some(first_value),
                 detail: format!("{metric} at the start of the trend"),
             },
             crate::observe::Evidence {
@@ -296,7 +339,12 @@ fn correlations(history: &History, cfg: &Config, out: &mut Vec<Pattern>) {
         .series
         .iter()
         .filter(|(k, _)| cfg.metric(k).is_some())
-        .map(|(k, v)| (k.clone(), v.clone()))
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                detect::recent(v, detect::HISTORY_WINDOW).to_vec(),
+            )
+        })
         .collect();
     for c in detect::detect_correlations(
         &guarded,
@@ -371,5 +419,131 @@ fn breaches(obs: &Observation, out: &mut Vec<Pattern>) {
             Urgency::of_ratio(worst).as_str()
         );
         out.push(p);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::test_rng::Rng;
+
+    /// A history of `n` hourly cycles: `sat(i)` for satisfaction, independent noise
+    /// for efficiency, and every tenth cycle missing efficiency.
+    fn history(n: usize, sat: impl Fn(usize, &mut Rng) -> f64) -> History {
+        let mut rng = Rng::new(11);
+        let mut h = History::default();
+        for i in 0..n {
+            let mut m = BTreeMap::new();
+            m.insert("satisfaction".to_string(), sat(i, &mut rng));
+            if i % 10 != 0 {
+                m.insert("efficiency".to_string(), rng.normal(0.5, 0.01));
+            }
+            h.push_cycle(&format!("C-{i:06}"), &format!("t{i}"), &m);
+        }
+        h
+    }
+
+    fn of(found: &[Pattern], kind: PatternKind) -> Vec<&Pattern> {
+        found.iter().filter(|p| p.kind == kind).collect()
+    }
+
+    #[test]
+    fn a_long_history_is_judged_on_its_recent_window() {
+        let cfg = Config::builtin();
+        let n = 50_000;
+        let w = detect::HISTORY_WINDOW;
+        // Falling for years, then flat for the last window: no drift now.
+        let old_fall = history(n, |i, r| {
+            let t = i.min(n - w) as f64;
+            0.9 - 0.5 * t / n as f64 + r.normal(0.0, 0.01)
+        });
+        let obs = Observation::default();
+        let found = detect(&obs, &old_fall, &cfg);
+        assert!(of(&found, PatternKind::MetricDrift).is_empty(), "{found:?}");
+        // Flat for years, falling in the last window: drift over exactly that window.
+        let new_fall = history(n, |i, r| {
+            let t = i.saturating_sub(n - w) as f64;
+            0.9 - 0.3 * t / w as f64 + r.normal(0.0, 0.01)
+        });
+        let found = detect(&obs, &new_fall, &cfg);
+        let drift = of(&found, PatternKind::MetricDrift);
+        assert_eq!(drift.len(), 1, "{found:?}");
+        let d = drift[0];
+        assert_eq!(
+            (d.subject.as_str(), d.occurrences),
+            ("satisfaction", w as u64)
+        );
+        assert!(d.actionable && d.stats["worsening"] == true, "{d:?}");
+        // The evidence names the cycle where the window starts, and its value.
+        let first = &d.evidence[0];
+        assert_eq!(first.file, format!("metrics (C-{:06})", n - w));
+        assert_eq!(first.value, new_fall.series["satisfaction"][n - w]);
+    }
+
+    #[test]
+    fn only_the_newest_months_that_cover_the_window_are_read() {
+        use crate::git::Git;
+        let dir = tempfile::tempdir().unwrap();
+        git2::Repository::init(dir.path()).unwrap();
+        let git = Git::open(dir.path()).unwrap();
+        let mut files = BTreeMap::new();
+        let mut first = 0;
+        for (month, cycles) in [("2026-01", 500), ("2026-02", 500), ("2026-03", 100)] {
+            let mut csv = METRICS_HEADER.to_string();
+            for i in first..first + cycles {
+                let m: BTreeMap<String, f64> =
+                    [("satisfaction".into(), 0.5), ("efficiency".into(), 0.2)].into();
+                csv.push_str(&History::csv_rows(&format!("C-{i:06}"), "t", &m));
+            }
+            first += cycles;
+            files.insert(format!("metrics/{month}.csv"), Some(csv.into_bytes()));
+        }
+        let now = crate::clock::parse_ts("2026-03-05T00:00:00Z").unwrap();
+        let tip = git.commit_changes(None, &files, "metrics", now).unwrap();
+        let records = Records {
+            git: &git,
+            branch: "improve/records".into(),
+            tip: Some(tip),
+        };
+        let n = |cycles| History::load_recent(&records, cycles).unwrap().cycles.len();
+        assert_eq!(
+            (n(50), n(100), n(101), n(600), n(720)),
+            (100, 100, 600, 600, 1100)
+        );
+        let all = History::load(&records).unwrap();
+        assert_eq!(all.cycles.len(), 1100);
+        assert_eq!(all.cycles[0].0, "C-000000");
+        let recent = History::load_recent(&records, 101).unwrap();
+        assert_eq!(recent.cycles[0].0, "C-000500");
+        assert_eq!(recent.series["efficiency"].len(), 600);
+    }
+
+    #[test]
+    fn correlations_are_judged_on_the_recent_window() {
+        let cfg = Config::builtin();
+        let w = detect::HISTORY_WINDOW;
+        // satisfaction and efficiency moved together long ago, not any more.
+        let mut h = History::default();
+        let mut rng = Rng::new(3);
+        for i in 0..5_000 {
+            let x = rng.normal(0.5, 0.1);
+            let y = if i < 5_000 - w {
+                x
+            } else {
+                rng.normal(0.5, 0.1)
+            };
+            let m: BTreeMap<String, f64> =
+                [("satisfaction".into(), x), ("efficiency".into(), y)].into();
+            h.push_cycle(&format!("C-{i}"), "t", &m);
+        }
+        let whole = detect::detect_correlations(
+            &h.series,
+            cfg.triggers.correlation_threshold,
+            0.05,
+            cfg.triggers.min_history,
+        );
+        assert_eq!(whole.len(), 1, "over the whole history they correlate");
+        let found = detect(&Observation::default(), &h, &cfg);
+        assert!(of(&found, PatternKind::Correlation).is_empty(), "{found:?}");
     }
 }

@@ -83,10 +83,7 @@ pub fn hash_parts(parts: &[&[u8]], n: u64) -> u64 {
         h ^= 0xff;
         h = h.wrapping_mul(0x100000001b3);
     }
-    let mut z = h ^ n.wrapping_mul(0x9e3779b97f4a7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d049bb133111eb);
-    z ^ (z >> 31)
+    super::identity::mix(h ^ n.wrapping_mul(0x9e3779b97f4a7c15))
 }
 
 /// Inserts into a list kept sorted by (file, line) and capped: the first occurrences.
@@ -114,6 +111,8 @@ pub struct Agg {
     pub breaches: BTreeMap<String, Breach>,
     pub skipped: Vec<Skipped>,
     pub skipped_total: u64,
+    /// Files not read at all (line 0), also in `skipped`.
+    pub skipped_files: Vec<Skipped>,
     pub files_read: u64,
     pub lines_read: u64,
     pub bytes_read: u64,
@@ -171,6 +170,21 @@ impl Agg {
             SKIPPED_CAP,
             |s| (s.file.as_str(), s.line),
         );
+    }
+
+    /// A whole file not read: in `skipped` with line 0 (so every listing of skipped
+    /// input shows it), in `skipped_files`, and counted as `skipped_files`.
+    pub fn skip_file(&mut self, file: &str, reason: String) {
+        self.count("skipped_files", 1);
+        let s = Skipped {
+            file: file.to_string(),
+            line: 0,
+            reason: reason.clone(),
+        };
+        keep_first(&mut self.skipped_files, s, SKIPPED_CAP, |s| {
+            (s.file.as_str(), s.line)
+        });
+        self.skip(file, 0, reason);
     }
 
     pub fn seen_ts(&mut self, ms: i64, raw: &str) {
@@ -278,6 +292,11 @@ impl Agg {
                 (s.file.as_str(), s.line)
             });
         }
+        for s in o.skipped_files {
+            keep_first(&mut self.skipped_files, s, SKIPPED_CAP, |s| {
+                (s.file.as_str(), s.line)
+            });
+        }
         self.files_read += o.files_read;
         self.lines_read += o.lines_read;
         self.bytes_read += o.bytes_read;
@@ -330,6 +349,7 @@ impl Agg {
             breaches: self.breaches.into_values().collect(),
             skipped: self.skipped,
             skipped_total: self.skipped_total,
+            skipped_files: self.skipped_files,
             files_read: self.files_read,
             lines_read: self.lines_read,
             bytes_read: self.bytes_read,

@@ -1,12 +1,12 @@
 //! Where reading of one file stopped, persisted in `state.json` on the records branch.
 //!
-//! Written as a row, `[offset, line, inode, size]` (plus `true` when sealed): a
-//! repository with thousands of log files has thousands of cursors, and every cycle
-//! reads and writes them all, so the row form keeps `state.json` about a third smaller
-//! and quicker to parse than objects with field names. The object form of earlier
-//! versions is still read.
+//! Written as a row, `[offset, line, inode, size]` (plus `true` when sealed), or, once
+//! the file's modification time and fingerprint are known, `[offset, line, inode, size,
+//! sealed, mtime, fingerprint]`: a repository with thousands of log files has thousands
+//! of cursors, and the row form keeps `state.json` small and quick to parse. The object
+//! form and the shorter rows of earlier versions are still read.
 
-use super::Cursors;
+use super::identity;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::ser::SerializeSeq;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -18,12 +18,21 @@ pub struct Cursor {
     /// Lines consumed so far (so skipped lines are reported with their real number).
     pub line: u64,
     pub inode: u64,
+    /// The file's size when it was last read (at least `offset`).
     pub size: u64,
     /// The file holds one finished exploration (its last line is EXPLORATION_END and
     /// all of it was read): the producer appends nothing more (formats/traversal.md),
     /// so later cycles only check, from the directory listing, that the name still has
     /// the same inode, and spend no `stat` on it (see `Cursor::unchanged`).
     pub sealed: bool,
+    /// Modification time at the last read, in ns since the epoch; 0 when not known
+    /// (cursors of earlier versions).
+    pub mtime: i64,
+    /// Fingerprint of the first `min(offset, FP_BYTES)` bytes (`identity::fingerprint`);
+    /// 0 when not known. With the inode it is the file's identity: the same inode with
+    /// other first bytes is a new file (deleted and recreated, or truncated and
+    /// rewritten), read from its start.
+    pub fp: u64,
 }
 
 impl Cursor {
@@ -35,24 +44,44 @@ impl Cursor {
     pub fn unchanged(&self, rel: &str, ino: u64, hour: u32) -> bool {
         self.sealed && self.inode == ino && recheck_hour(rel) != hour
     }
+
+    /// Nothing to read: the same inode with the size and modification time of the last
+    /// read. A cursor without a known mtime is never current, so the next read records
+    /// one (and the fingerprint); a rewrite to the same size changes the mtime.
+    pub fn is_current(&self, ino: u64, size: u64, mtime: i64) -> bool {
+        self.inode == ino && self.mtime != 0 && self.size == size && self.mtime == mtime
+    }
+
+    /// Reading can resume at the offset: the same inode, not shorter than the offset.
+    /// (The fingerprint is checked when the file is opened: `reader::read_lines`.)
+    pub fn resumes(&self, ino: u64, size: u64) -> bool {
+        self.inode == ino && size >= self.offset
+    }
+
+    /// The length of the prefix the fingerprint covers.
+    pub fn fp_len(&self) -> u64 {
+        self.offset.min(identity::FP_BYTES)
+    }
 }
 
 /// The hour of the day (UTC) in which the sealed file `rel` is statted anyway.
 pub fn recheck_hour(rel: &str) -> u32 {
-    // FNV-1a: stable across runs and versions (the std hasher is not).
-    let h = rel.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
-    });
-    (h % 24) as u32
+    (identity::path_hash(rel) % 24) as u32
 }
 
 impl Serialize for Cursor {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(4 + self.sealed as usize))?;
+        let known = self.mtime != 0 || self.fp != 0;
+        let len = if known { 7 } else { 4 + self.sealed as usize };
+        let mut seq = s.serialize_seq(Some(len))?;
         for v in [self.offset, self.line, self.inode, self.size] {
             seq.serialize_element(&v)?;
         }
-        if self.sealed {
+        if known {
+            seq.serialize_element(&self.sealed)?;
+            seq.serialize_element(&self.mtime)?;
+            seq.serialize_element(&self.fp)?;
+        } else if self.sealed {
             seq.serialize_element(&true)?;
         }
         seq.end()
@@ -71,7 +100,10 @@ impl<'de> Visitor<'de> for CursorVisitor {
     type Value = Cursor;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a cursor: [offset, line, inode, size] or [offset, line, inode, size, sealed]")
+        f.write_str(
+            "a cursor: [offset, line, inode, size], [offset, line, inode, size, sealed] \
+             or [offset, line, inode, size, sealed, mtime, fingerprint]",
+        )
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Cursor, A::Error> {
@@ -81,18 +113,25 @@ impl<'de> Visitor<'de> for CursorVisitor {
                 .next_element()?
                 .ok_or_else(|| de::Error::invalid_length(i, &self))?;
         }
-        let sealed = seq.next_element::<bool>()?.unwrap_or(false);
-        if seq.next_element::<de::IgnoredAny>()?.is_some() {
-            return Err(de::Error::invalid_length(6, &self));
-        }
         let [offset, line, inode, size] = n;
-        Ok(Cursor {
+        let mut c = Cursor {
             offset,
             line,
             inode,
             size,
-            sealed,
-        })
+            ..Cursor::default()
+        };
+        c.sealed = seq.next_element::<bool>()?.unwrap_or(false);
+        if let Some(mtime) = seq.next_element::<i64>()? {
+            c.mtime = mtime;
+            c.fp = seq
+                .next_element()?
+                .ok_or_else(|| de::Error::invalid_length(6, &self))?;
+        }
+        if seq.next_element::<de::IgnoredAny>()?.is_some() {
+            return Err(de::Error::invalid_length(8, &self));
+        }
+        Ok(c)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Cursor, A::Error> {
@@ -111,66 +150,71 @@ impl<'de> Visitor<'de> for CursorVisitor {
     }
 }
 
-/// Reads a cursor map (`#[serde(deserialize_with)]`). The map is collected first and
-/// built in one go: inserting thousands of paths that share a long prefix one by one
-/// costs more than the parse (every insert is a search of string compares).
-pub fn deserialize_cursors<'de, D: Deserializer<'de>>(d: D) -> Result<Cursors, D::Error> {
-    struct V;
-    impl<'de> Visitor<'de> for V {
-        type Value = Cursors;
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("a map of file paths to cursors")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Cursors, A::Error> {
-            let mut all = Vec::with_capacity(map.size_hint().unwrap_or(0));
-            while let Some(entry) = map.next_entry::<String, Cursor>()? {
-                all.push(entry);
-            }
-            // Bulk-built from sorted input; a repeated path keeps its last cursor, as
-            // inserting one by one would.
-            Ok(all.into_iter().collect())
-        }
-    }
-    d.deserialize_map(V)
-}
-
-/// Parses a cursor map written by `serde_json` (the benchmark's cursor file).
-pub fn cursors_from_json(bytes: &[u8]) -> serde_json::Result<Cursors> {
-    deserialize_cursors(&mut serde_json::Deserializer::from_slice(bytes))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn rows_round_trip_and_objects_of_earlier_versions_are_read() {
+    fn rows_round_trip_and_rows_and_objects_of_earlier_versions_are_read() {
         let c = Cursor {
             offset: 10,
             line: 2,
             inode: 77,
             size: 12,
-            sealed: false,
+            ..Cursor::default()
         };
         let sealed = Cursor {
             sealed: true,
             ..c.clone()
         };
+        let known = Cursor {
+            mtime: 1_767_225_600_123_456_789,
+            fp: u64::MAX - 1,
+            ..sealed.clone()
+        };
         assert_eq!(serde_json::to_string(&c).unwrap(), "[10,2,77,12]");
         assert_eq!(serde_json::to_string(&sealed).unwrap(), "[10,2,77,12,true]");
-        for x in [&c, &sealed] {
+        assert_eq!(
+            serde_json::to_string(&known).unwrap(),
+            "[10,2,77,12,true,1767225600123456789,18446744073709551614]"
+        );
+        for x in [&c, &sealed, &known] {
             let back: Cursor = serde_json::from_str(&serde_json::to_string(x).unwrap()).unwrap();
             assert_eq!(&back, x);
         }
         let old: Cursor =
             serde_json::from_str(r#"{"offset":10,"line":2,"inode":77,"size":12}"#).unwrap();
         assert_eq!(old, c);
-        let map = r#"{"b":[1,1,1,1],"a":[2,2,2,2,true],"b":[3,3,3,3]}"#;
-        let m = cursors_from_json(map.as_bytes()).unwrap();
-        assert_eq!(m, serde_json::from_str::<Cursors>(map).unwrap());
-        assert_eq!(m["b"].offset, 3);
-        for bad in ["[1,2,3]", "[1,2,3,4,true,5]", "\"x\"", "[1,2,3,-4]"] {
+        for bad in [
+            "[1,2,3]",
+            "[1,2,3,4,true,5]",
+            "[1,2,3,4,true,5,6,7]",
+            "\"x\"",
+            "[1,2,3,-4]",
+        ] {
             assert!(serde_json::from_str::<Cursor>(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_cursor_is_current_only_with_a_known_mtime_and_the_same_size_and_inode() {
+        let c = Cursor {
+            offset: 10,
+            inode: 7,
+            size: 12,
+            mtime: 5,
+            fp: 9,
+            ..Cursor::default()
+        };
+        assert!(c.is_current(7, 12, 5));
+        assert!(!c.is_current(8, 12, 5), "another inode");
+        assert!(!c.is_current(7, 13, 5), "grew");
+        assert!(!c.is_current(7, 12, 6), "rewritten to the same size");
+        let legacy = Cursor {
+            mtime: 0,
+            ..c.clone()
+        };
+        assert!(!legacy.is_current(7, 12, 0));
+        assert!(c.resumes(7, 10) && !c.resumes(7, 9) && !c.resumes(8, 12));
     }
 }

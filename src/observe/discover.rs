@@ -2,17 +2,26 @@
 //! and `target`, and every directory no glob can reach) matched against the config's
 //! globs per source kind, first kind wins.
 //!
-//! The walk only lists names. Matching and the `stat` of each file happen in the
-//! observe workers, in parallel: with thousands of log files and little new data those
-//! calls are most of an incremental cycle.
+//! The walk only lists names: a file it already knows as retired (see `cursors`) is
+//! passed over from its name and inode alone, with nothing kept for it, so memory does
+//! not grow with the files listed. Matching and the `stat` of each remaining file
+//! happen in the observe workers, in parallel.
+//!
+//! Nothing a glob could claim is ignored silently: a symbolic link is followed when its
+//! target is inside the repository (and read once: not when the walk reaches the
+//! target by its own path), and a link that leads outside, a dangling one and a name
+//! that is not UTF-8 are each reported as a skipped file with the reason.
 
+use super::identity::{self, escape_name, fnv_continue, path_hash_start};
+use super::{Cursor, Skipped};
 use crate::config::Config;
 use anyhow::{Context, Result};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use std::collections::HashSet;
-use std::fs::DirEntry;
-use std::os::unix::fs::MetadataExt;
-use std::path::Path;
+use std::fs::{DirEntry, Metadata};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{DirEntryExt, MetadataExt};
+use std::path::{Path, PathBuf};
 
 /// The decoder a file is read with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +41,7 @@ pub struct Found {
     pub kind: SourceKind,
     pub inode: u64,
     pub size: u64,
+    pub mtime: i64,
 }
 
 /// All source globs in one set (one match per path), in kind order so that the lowest
@@ -84,6 +94,11 @@ impl Sources {
 
     /// The kind of the file at `rel`, if a glob matches it (`hits` is scratch space).
     pub(crate) fn kind_of(&self, rel: &str, hits: &mut Vec<usize>) -> Option<SourceKind> {
+        self.kind_of_path(Path::new(rel), hits)
+    }
+
+    /// `kind_of` for a path that need not be UTF-8.
+    fn kind_of_path(&self, rel: &Path, hits: &mut Vec<usize>) -> Option<SourceKind> {
         self.set.matches_into(rel, hits);
         hits.iter().min().map(|&i| self.kinds[i])
     }
@@ -111,19 +126,57 @@ fn literal_dirs(glob: &str) -> Vec<String> {
         .collect()
 }
 
-/// A regular file the walk listed: not yet matched against the globs nor statted.
+/// What the walk does with a listed file, decided from its path hash and inode.
+#[derive(Debug)]
+pub(crate) enum Visit {
+    /// A retired file not due for its re-check: nothing to do, nothing kept.
+    Skip,
+    /// Hand it to the workers, with its retired record's cursor if it has one.
+    Read(Option<Cursor>),
+}
+
+/// How to reach a listed file.
+pub(crate) enum Entry {
+    /// A regular file in a listed directory (`fstatat` through the open directory).
+    Dir(DirEntry),
+    /// A symbolic link to a file inside the repository, and its target's metadata.
+    Link(Box<Metadata>),
+}
+
+/// A file the walk listed: not yet matched against the globs nor statted.
 pub(crate) struct Listed {
-    pub entry: DirEntry,
+    pub entry: Entry,
     pub rel: String,
+    /// The cursor from a retired file's record (its daily re-check).
+    pub retired: Option<Cursor>,
+}
+
+impl Listed {
+    pub(crate) fn ino(&self) -> u64 {
+        match &self.entry {
+            Entry::Dir(e) => e.ino(),
+            Entry::Link(m) => m.ino(),
+        }
+    }
+
+    fn metadata(&self) -> std::io::Result<Metadata> {
+        match &self.entry {
+            Entry::Dir(e) => e.metadata(),
+            Entry::Link(m) => Ok((**m).clone()),
+        }
+    }
 }
 
 /// What the walk saw.
 #[derive(Default)]
 pub(crate) struct Listing {
+    /// Files to look at (known retired files not due for a re-check are not here).
     pub files: Vec<Listed>,
     /// Directories whose complete list of names was read ("" is the root): a cursor
     /// of a file missing from one of them belongs to a file that is gone.
     pub dirs: HashSet<String>,
+    /// Files a glob could claim that are not read, with the reason (line 0).
+    pub skipped: Vec<Skipped>,
 }
 
 impl Listing {
@@ -134,19 +187,42 @@ impl Listing {
     }
 }
 
-/// Lists the regular files below `root` in directories a glob can reach.
-pub(crate) fn list(root: &Path, sources: &Sources) -> Result<Listing> {
-    let mut out = Listing::default();
-    let mut stack = vec![(root.to_path_buf(), String::new())];
-    while let Some((dir, rel)) = stack.pop() {
+/// Lists every regular file below `root` in directories a glob can reach.
+#[cfg(test)]
+pub(crate) fn list_all(root: &Path, sources: &Sources) -> Result<Listing> {
+    list(root, sources, &mut |_, _| Visit::Read(None))
+}
+
+/// Lists the files below `root` in directories a glob can reach, asking `visit(path
+/// hash, inode)` about each (`identity::path_hash` of its relative path).
+pub(crate) fn list(
+    root: &Path,
+    sources: &Sources,
+    visit: &mut dyn FnMut(u64, u64) -> Visit,
+) -> Result<Listing> {
+    let mut w = Walk {
+        root: std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf()),
+        sources,
+        out: Listing::default(),
+        stack: vec![(root.to_path_buf(), String::new())],
+        followed: HashSet::new(),
+        hits: Vec::new(),
+    };
+    while let Some((dir, rel)) = w.stack.pop() {
         let entries = match std::fs::read_dir(&dir) {
             Ok(e) => e,
             // An unreadable directory is not a reason to abort the cycle.
             Err(e) if !rel.is_empty() => {
                 tracing::warn!("observe: cannot read {}: {e}", dir.display());
+                w.skip(&rel, format!("directory cannot be read: {e}"));
                 continue;
             }
             Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
+        };
+        let dir_hash = if rel.is_empty() {
+            path_hash_start()
+        } else {
+            fnv_continue(fnv_continue(path_hash_start(), rel.as_bytes()), b"/")
         };
         let mut complete = true;
         for entry in entries {
@@ -154,30 +230,169 @@ pub(crate) fn list(root: &Path, sources: &Sources) -> Result<Listing> {
                 complete = false;
                 continue;
             };
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
             let Ok(ft) = entry.file_type() else {
                 complete = false;
                 continue;
             };
-            let path = if rel.is_empty() {
-                name.to_string()
-            } else {
-                format!("{rel}/{name}")
+            let os_name = entry.file_name();
+            let join = |name: &str| {
+                if rel.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{rel}/{name}")
+                }
+            };
+            let Some(name) = os_name.to_str() else {
+                w.not_utf8(&rel, &join(&escape_name(os_name.as_bytes())), &os_name, ft);
+                continue;
             };
             if ft.is_dir() {
+                let path = join(name);
                 if name != ".git" && name != "target" && sources.may_hold(&path) {
-                    stack.push((entry.path(), path));
+                    w.stack.push((entry.path(), path));
                 }
             } else if ft.is_file() {
-                out.files.push(Listed { entry, rel: path });
+                let ph = fnv_continue(dir_hash, name.as_bytes());
+                if let Visit::Read(retired) = visit(ph, entry.ino()) {
+                    w.out.files.push(Listed {
+                        rel: join(name),
+                        entry: Entry::Dir(entry),
+                        retired,
+                    });
+                }
+            } else if ft.is_symlink() {
+                w.link(&entry.path(), &join(name), visit);
             }
         }
         if complete {
-            out.dirs.insert(rel);
+            w.out.dirs.insert(rel);
         }
     }
-    Ok(out)
+    Ok(w.out)
+}
+
+struct Walk<'a> {
+    /// The repository root, canonical: a link's target is inside when below it.
+    root: PathBuf,
+    sources: &'a Sources,
+    out: Listing,
+    stack: Vec<(PathBuf, String)>,
+    /// Canonical directories entered through links (a loop is entered once).
+    followed: HashSet<PathBuf>,
+    hits: Vec<usize>,
+}
+
+impl Walk<'_> {
+    fn skip(&mut self, rel: &str, reason: String) {
+        self.out.skipped.push(Skipped {
+            file: rel.to_string(),
+            line: 0,
+            reason,
+        });
+    }
+
+    /// A name that is not UTF-8 cannot key a cursor (paths are JSON strings): counted
+    /// as skipped when a glob would claim it, or the directory could hold sources.
+    fn not_utf8(&mut self, rel: &str, shown: &str, name: &std::ffi::OsStr, ft: std::fs::FileType) {
+        let claimed = if ft.is_dir() {
+            self.sources.may_hold(shown)
+        } else {
+            let raw = Path::new(rel).join(name);
+            let mut hits = std::mem::take(&mut self.hits);
+            let k = self.sources.kind_of_path(&raw, &mut hits).is_some();
+            self.hits = hits;
+            k
+        };
+        if claimed {
+            let what = if ft.is_dir() { "directory" } else { "file" };
+            self.skip(shown, format!("{what} name is not valid UTF-8: not read"));
+        }
+    }
+
+    /// A symbolic link at `rel`: followed when its target is inside the repository and
+    /// the walk does not reach the target by its own path anyway.
+    fn link(&mut self, path: &Path, rel: &str, visit: &mut dyn FnMut(u64, u64) -> Visit) {
+        let mut hits = std::mem::take(&mut self.hits);
+        let as_file = self.sources.kind_of(rel, &mut hits).is_some();
+        self.hits = hits;
+        let as_dir = self.sources.may_hold(rel);
+        let target = std::fs::canonicalize(path).and_then(|t| Ok((std::fs::metadata(&t)?, t)));
+        let (meta, target) = match target {
+            Ok(t) => t,
+            Err(e) => {
+                if as_file {
+                    self.skip(rel, format!("symbolic link that leads nowhere: {e}"));
+                }
+                return;
+            }
+        };
+        let claimed = if meta.is_dir() { as_dir } else { as_file };
+        if !claimed {
+            return;
+        }
+        let inside = target
+            .strip_prefix(&self.root)
+            .ok()
+            .map(|t| t.to_str().map(str::to_string));
+        let what = if meta.is_dir() { "directory" } else { "file" };
+        let trel = match inside {
+            None => {
+                let reason = format!(
+                    "symbolic link to a {what} outside the repository ({}): not followed",
+                    target.display()
+                );
+                return self.skip(rel, reason);
+            }
+            Some(None) => {
+                return self.skip(
+                    rel,
+                    format!("symbolic link to a {what} whose path is not UTF-8"),
+                )
+            }
+            Some(Some(t)) => t,
+        };
+        if meta.is_dir() {
+            if !self.walked_directly(&trel, true) && self.followed.insert(target.clone()) {
+                self.stack.push((target, rel.to_string()));
+            }
+        } else if meta.is_file() {
+            if !self.walked_directly(&trel, false) {
+                if let Visit::Read(retired) = visit(identity::path_hash(rel), meta.ino()) {
+                    self.out.files.push(Listed {
+                        entry: Entry::Link(Box::new(meta)),
+                        rel: rel.to_string(),
+                        retired,
+                    });
+                }
+            }
+        } else {
+            self.skip(rel, "symbolic link to something that is not a file".into());
+        }
+    }
+
+    /// Whether the walk reaches `trel` (canonical, relative) by its own path: every
+    /// directory on the way is entered, and a file is claimed by a glob.
+    fn walked_directly(&mut self, trel: &str, is_dir: bool) -> bool {
+        if trel.is_empty() {
+            return is_dir;
+        }
+        let parts: Vec<&str> = trel.split('/').collect();
+        let dirs = if is_dir { parts.len() } else { parts.len() - 1 };
+        let mut prefix = String::new();
+        for name in &parts[..dirs] {
+            if !prefix.is_empty() {
+                prefix.push('/');
+            }
+            prefix.push_str(name);
+            if *name == ".git" || *name == "target" || !self.sources.may_hold(&prefix) {
+                return false;
+            }
+        }
+        let mut hits = std::mem::take(&mut self.hits);
+        let claimed = is_dir || self.sources.kind_of(trel, &mut hits).is_some();
+        self.hits = hits;
+        claimed
+    }
 }
 
 /// Matches and stats one listed file; `None` if no glob claims it or it is gone.
@@ -185,12 +400,13 @@ pub(crate) fn list(root: &Path, sources: &Sources) -> Result<Listing> {
 pub(crate) fn found(l: &Listed, sources: &Sources, hits: &mut Vec<usize>) -> Option<Found> {
     let kind = sources.kind_of(&l.rel, hits)?;
     // A file removed since it was listed is simply not there this cycle.
-    let meta = l.entry.metadata().ok()?;
+    let meta = l.metadata().ok()?;
     Some(Found {
         rel: l.rel.clone(),
         kind,
         inode: meta.ino(),
         size: meta.len(),
+        mtime: identity::mtime_ns(&meta),
     })
 }
 
@@ -216,7 +432,7 @@ mod tests {
         }
         let sources = Sources::new(&Config::builtin()).unwrap();
         let mut hits = Vec::new();
-        let mut got: Vec<(String, SourceKind)> = list(d.path(), &sources)
+        let mut got: Vec<(String, SourceKind)> = list_all(d.path(), &sources)
             .unwrap()
             .files
             .iter()
@@ -254,7 +470,7 @@ mod tests {
         }
         let cfg = Config::builtin();
         let sources = Sources::new(&cfg).unwrap();
-        let listing = list(d.path(), &sources).unwrap();
+        let listing = list_all(d.path(), &sources).unwrap();
         let rels: Vec<&str> = listing.files.iter().map(|l| l.rel.as_str()).collect();
         assert_eq!(rels, vec!["logs/traversal/deep/traversal_1.jsonl"]);
         assert!(!listing.dirs.contains("src") && !listing.dirs.contains("node_modules"));
@@ -263,7 +479,7 @@ mod tests {
         // A glob that can match at any depth turns pruning off.
         let mut cfg = Config::builtin();
         cfg.sources.traversal.push("**/traversal_*.jsonl".into());
-        let all = list(d.path(), &Sources::new(&cfg).unwrap()).unwrap();
+        let all = list_all(d.path(), &Sources::new(&cfg).unwrap()).unwrap();
         assert_eq!(all.files.len(), 3);
     }
 

@@ -8,10 +8,10 @@ use crate::clock::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-pub use cursor::{cursors_from_json, deserialize_cursors, recheck_hour, Cursor};
-
-/// Per-file cursors keyed by the path relative to the repository root.
-pub type Cursors = BTreeMap<String, Cursor>;
+pub use cursor::{recheck_hour, Cursor};
+pub use cursors::{cursors_from_json, deserialize_cursors, Cursors, SEALED_DIR};
+pub use identity::FP_BYTES;
+pub use segment::SEGMENT_ROWS;
 
 /// One piece of traceable evidence (V5): where, when, what.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,9 +70,15 @@ pub struct Observation {
     pub samples: BTreeMap<String, BTreeMap<String, Vec<f64>>>,
     pub anomalies: BTreeMap<String, AnomalyStat>,
     pub breaches: Vec<Breach>,
-    /// The first skipped lines (capped) and the total.
+    /// The first skipped lines (capped) and the total. A file not read at all is here
+    /// too, with line 0.
     pub skipped: Vec<Skipped>,
     pub skipped_total: u64,
+    /// Files a source glob claims that were not read (a symbolic link out of the
+    /// repository, a name that is not UTF-8, an unreadable file), with the reason;
+    /// capped like `skipped`, counted in `counts["skipped_files"]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped_files: Vec<Skipped>,
     pub files_read: u64,
     pub lines_read: u64,
     pub bytes_read: u64,
@@ -88,7 +94,9 @@ impl Observation {
     }
 }
 
-/// The window of one cycle: lines stamped outside it are not counted.
+/// The window of one cycle. Lines stamped inside it are used; lines stamped after it
+/// wait for a later cycle; lines stamped before it are used and counted as late, unless
+/// they are history (see `window::When`).
 #[derive(Debug, Clone, Copy)]
 pub struct Window {
     pub start: Timestamp,
@@ -97,11 +105,14 @@ pub struct Window {
 
 mod agg;
 mod cursor;
+mod cursors;
 mod discover;
+mod identity;
 pub mod json;
 mod reader;
 mod run;
 pub mod samples;
+mod segment;
 mod sources;
 pub mod traversal;
 mod window;
@@ -133,3 +144,5 @@ pub const METRICS: &[(&str, &str)] = &[
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_state;

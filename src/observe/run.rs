@@ -3,16 +3,18 @@
 //! per-worker aggregates are merged at the end, order-independently.
 
 use super::agg::Agg;
-use super::discover::{self, Found, Listing, SourceKind, Sources};
-use super::reader::{self, Buf, Line};
+use super::cursors::IdBuild;
+use super::discover::{self, Found, SourceKind, Sources};
+use super::identity::{file_key, path_hash};
+use super::reader::{self, Buf, Flow, Line, ReadOutcome, Restart, Stat};
 use super::sources::{self, CsvCols};
 use super::traversal::{FxBuild, Traversal};
-use super::window::Limits;
+use super::window::{Limits, LineErr};
 use super::{Breach, Cursor, Cursors, Evidence, Observation, Window};
 use crate::clock::Timestamp;
 use crate::config::Config;
 use anyhow::Result;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -26,42 +28,63 @@ pub fn run(
     now: Timestamp,
 ) -> Result<(Observation, Cursors)> {
     let sources = Sources::new(cfg)?;
-    let listing = discover::list(root, &sources)?;
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    run_listed(root, cfg, &sources, cursors, window, now, &listing, threads)
+    run_with(root, cfg, &sources, cursors, window, now, threads)
 }
 
-pub(crate) fn limits(cfg: &Config, window: Window, now: Timestamp) -> Limits {
+/// Where a line's timestamp puts it this cycle (see `window::When`): the window, late
+/// back to `window_max` before its start (only the first cycle has no late lines: what
+/// it finds is history), held up to `window_max` ahead of now.
+pub(crate) fn limits(cfg: &Config, window: Window, now: Timestamp, first: bool) -> Limits {
     let tol = cfg.dur(&cfg.observation.future_tolerance);
+    let max = cfg.dur(&cfg.observation.window_max);
+    let start_ms = window.start.timestamp_millis();
+    let future_ms = (now + tol).timestamp_millis();
     Limits {
-        start_ms: window.start.timestamp_millis(),
-        future_ms: (now + tol).timestamp_millis(),
+        history_ms: if first {
+            start_ms
+        } else {
+            start_ms.saturating_sub(max.num_milliseconds())
+        },
+        start_ms,
+        future_ms,
+        hold_ms: (now + max).timestamp_millis().max(future_ms),
     }
 }
 
-/// What one worker brings back: its aggregate, the cursors it advanced, and how many
-/// of the old cursors belonged to files it was handed.
-type Share = (Agg, Vec<(String, Cursor)>, usize);
+/// What one worker brings back.
+#[derive(Default)]
+struct Share {
+    agg: Agg,
+    /// Cursors advanced (files read).
+    moved: Vec<(String, Cursor)>,
+    /// Live cursors whose file was listed.
+    known: usize,
+    /// Keys of retired files re-checked and found unchanged (they stay retired).
+    rechecked: Vec<u64>,
+}
 
-/// One worker per core takes listed files through an atomic index and, for each,
-/// matches the globs, stats it, and reads it from its cursor if it grew.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn run_listed(
+/// Lists the files (the walk passes over retired ones), then one worker per core takes
+/// them through an atomic index and, for each, matches the globs, stats it, and reads
+/// it from its cursor if it changed.
+pub(crate) fn run_with(
     root: &Path,
     cfg: &Config,
     sources: &Sources,
     mut cursors: Cursors,
     window: Window,
     now: Timestamp,
-    listing: &Listing,
     threads: usize,
 ) -> Result<(Observation, Cursors)> {
     use chrono::Timelike;
-    use std::os::unix::fs::DirEntryExt;
-    let limits = limits(cfg, window, now);
+    let limits = limits(cfg, window, now, cursors.is_empty());
     let hour = now.hour();
+    let live = cursors.live_hashes();
+    let listing = discover::list(root, sources, &mut |ph, ino| {
+        cursors.classify(&live, ph, ino)
+    })?;
     let next = AtomicUsize::new(0);
     let files = &listing.files;
     let threads = threads.clamp(1, files.len().max(1));
@@ -75,36 +98,49 @@ pub(crate) fn run_listed(
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 s.spawn(|| {
-                    let mut agg = Agg::default();
-                    let mut moved = Vec::new();
-                    let mut known = 0;
+                    let mut sh = Share::default();
                     let mut hits = Vec::new();
                     let mut buf: Option<Buf> = None;
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(l) = files.get(i) else { break };
-                        let old = old.get(l.rel.as_str()).copied();
-                        known += old.is_some() as usize;
-                        if old.is_some_and(|c| c.unchanged(&l.rel, l.entry.ino(), hour)) {
+                        let retired = l.retired.is_some();
+                        let old = l
+                            .retired
+                            .as_ref()
+                            .or_else(|| old.get(l.rel.as_str()).copied());
+                        sh.known += (!retired && old.is_some()) as usize;
+                        if old.is_some_and(|c| c.unchanged(&l.rel, l.ino(), hour)) {
                             continue; // a finished exploration, same file: nothing to do
                         }
                         // Not a source now (or gone since listed): a cursor it had
                         // stays, in case the config claims it again.
                         let Some(f) = discover::found(l, sources, &mut hits) else {
+                            if retired {
+                                sh.rechecked.push(file_key(path_hash(&l.rel), l.ino()));
+                            }
                             continue;
                         };
-                        let (start, _) = reader::start_of(old, f.inode, f.size);
-                        if old.is_some() && start == f.size {
+                        if old.is_some_and(|c| current(c, &f, retired)) {
+                            if retired {
+                                sh.rechecked.push(file_key(path_hash(&f.rel), f.inode));
+                            }
                             continue; // nothing new: not even opened
                         }
                         let buf = buf.get_or_insert_with(Buf::default);
-                        match read_file(root, cfg, &limits, &f, old, buf, &mut agg) {
-                            Ok(c) => moved.push((f.rel, c)),
-                            // One unreadable file never aborts the cycle.
-                            Err(e) => agg.skip(&f.rel, 0, format!("cannot read: {e}")),
+                        match read_file(root, cfg, &limits, &f, old, buf, &mut sh.agg) {
+                            Ok(r) => sh.moved.push((f.rel, r.cursor)),
+                            // One unreadable file never aborts the cycle; a retired
+                            // one stays retired until it can be read.
+                            Err(e) => {
+                                sh.agg.skip_file(&f.rel, format!("cannot read: {e}"));
+                                if retired {
+                                    sh.rechecked.push(file_key(path_hash(&f.rel), f.inode));
+                                }
+                            }
                         }
                     }
-                    (agg, moved, known)
+                    sh
                 })
             })
             .collect();
@@ -115,21 +151,35 @@ pub(crate) fn run_listed(
     });
     let mut total = Agg::default();
     let mut known = 0;
-    for (agg, moved, n) in results {
-        total.merge(agg);
-        cursors.extend(moved);
-        known += n;
+    let mut rechecked: HashSet<u64, IdBuild> = HashSet::default();
+    for sh in results {
+        total.merge(sh.agg);
+        cursors.extend(sh.moved);
+        known += sh.known;
+        rechecked.extend(sh.rechecked);
     }
     if known < before {
         // Some cursors belong to files the walk did not list: dropped when the file is
         // gone (its directory was listed), so the state does not grow with every
         // rotated log; kept when its directory was not read this time.
-        let listed: std::collections::HashSet<&str> =
-            files.iter().map(|l| l.rel.as_str()).collect();
-        cursors.retain(|rel, _| listed.contains(rel.as_str()) || !listing.is_gone(rel));
+        let listed: HashSet<&str> = files.iter().map(|l| l.rel.as_str()).collect();
+        cursors.retain_live(|rel, _| listed.contains(rel.as_str()) || !listing.is_gone(rel));
     }
+    for s in &listing.skipped {
+        total.skip_file(&s.file, s.reason.clone());
+    }
+    let max = cfg.dur(&cfg.observation.window_max);
+    let dormant_before = (now - max).timestamp_nanos_opt().unwrap_or(i64::MIN);
+    cursors.finish_run(&listing.dirs, &rechecked, dormant_before);
     window_breaches(&mut total, cfg);
     Ok((total.finish(), cursors))
+}
+
+/// Nothing to read in the file: the cursor is current, or it is a retired record of an
+/// earlier version (no mtime) and the file still has the size it was sealed at.
+fn current(c: &Cursor, f: &Found, retired: bool) -> bool {
+    c.is_current(f.inode, f.size, f.mtime)
+        || (retired && c.mtime == 0 && c.inode == f.inode && c.offset == f.size)
 }
 
 /// Window-level rates (timeout_rate, tool_error_rate, ...) against the configured
@@ -187,8 +237,16 @@ impl<'a> Decoder<'a> {
     }
 
     /// Every line ends up exactly once in: lines_used, lines_ignored, outside_window
-    /// or skipped.
-    fn line(&mut self, cfg: &Config, limits: &Limits, rel: &str, agg: &mut Agg, n: u64, l: Line) {
+    /// or skipped; or it is held, and then not counted at all (read again later).
+    fn line(
+        &mut self,
+        cfg: &Config,
+        limits: &Limits,
+        rel: &str,
+        agg: &mut Agg,
+        n: u64,
+        l: Line,
+    ) -> Flow {
         agg.lines_read += 1;
         let b = match l {
             Line::TooLong => {
@@ -197,23 +255,23 @@ impl<'a> Decoder<'a> {
                     n,
                     format!("line longer than {} bytes", reader::MAX_LINE),
                 );
-                return;
+                return Flow::Go;
             }
             Line::Text(b) => b,
         };
         if b.iter().all(|c| c.is_ascii_whitespace()) {
             agg.count("lines_ignored", 1);
-            return;
+            return Flow::Go;
         }
         if !is_ascii(b) && std::str::from_utf8(b).is_err() {
             agg.skip(rel, n, "invalid UTF-8".into());
-            return;
+            return Flow::Go;
         }
         let r = match self {
-            Decoder::Traversal(t) => {
-                t.line(agg, n, b);
-                Ok(())
-            }
+            Decoder::Traversal(t) => match t.line(agg, n, b) {
+                Flow::Go => Ok(()),
+                Flow::Hold => Err(LineErr::Hold),
+            },
             Decoder::Agent => sources::agent_line(agg, limits, rel, n, b),
             Decoder::HealthJson => sources::health_json_line(agg, cfg, limits, rel, n, b),
             Decoder::HealthCsv(cols) => sources::health_csv_line(agg, cfg, limits, cols, rel, n, b),
@@ -223,9 +281,15 @@ impl<'a> Decoder<'a> {
                 None => Err("no such generic source".into()),
             },
         };
-        if let Err(reason) = r {
-            agg.skip(rel, n, reason);
+        match r {
+            Ok(()) => {}
+            Err(LineErr::Hold) => {
+                agg.lines_read -= 1;
+                return Flow::Hold;
+            }
+            Err(LineErr::Skip(reason)) => agg.skip(rel, n, reason),
         }
+        Flow::Go
     }
 
     fn finish(&mut self, agg: &mut Agg) {
@@ -257,22 +321,43 @@ fn read_file(
     old: Option<&Cursor>,
     buf: &mut Buf,
     agg: &mut Agg,
-) -> std::io::Result<Cursor> {
+) -> std::io::Result<ReadOutcome> {
     let path = root.join(&f.rel);
     let mut dec = Decoder::new(f.kind, &f.rel, *limits);
     let (start, _) = reader::start_of(old, f.inode, f.size);
     if let (Decoder::HealthCsv(cols), true) = (&mut dec, start > 0) {
         *cols = csv_header_of(&path);
     }
-    let (mut cursor, bytes) = reader::read_lines(&path, old, f.inode, f.size, buf, |n, l| {
+    let st = Stat {
+        inode: f.inode,
+        size: f.size,
+        mtime: f.mtime,
+    };
+    let mut r = reader::read_lines(&path, old, st, buf, |n, l| {
         dec.line(cfg, limits, &f.rel, agg, n, l)
     })?;
-    cursor.sealed =
-        matches!(&dec, Decoder::Traversal(t) if t.ended()) && cursor.offset == cursor.size;
+    // Sealed by its last line; a file that gave no new line (touched, or re-checked
+    // with a cursor of an earlier version) keeps what it was.
+    let ended = match old {
+        Some(o) if r.bytes == 0 && r.restart.is_none() => o.sealed,
+        _ => matches!(&dec, Decoder::Traversal(t) if t.ended()),
+    };
+    r.cursor.sealed = ended && !r.held && r.cursor.offset == r.cursor.size;
     dec.finish(agg);
     agg.files_read += 1;
-    agg.bytes_read += bytes;
-    Ok(cursor)
+    agg.bytes_read += r.bytes;
+    if let Some(why) = r.restart {
+        let why = match why {
+            Restart::Inode => "inode",
+            Restart::Truncated => "truncated",
+            Restart::Fingerprint => "fingerprint",
+        };
+        agg.count(&format!("files_reread:{why}"), 1);
+    }
+    if r.held {
+        agg.count("files_held", 1);
+    }
+    Ok(r)
 }
 
 /// A CSV read from the middle still needs its header's column positions.
@@ -292,10 +377,7 @@ use std::io::Read as _;
 /// Decodes `data` as lines of every source kind, counting into a fresh Agg per kind;
 /// returns them (the hostile-input test checks nothing was lost). Never panics.
 pub(crate) fn decode_all_kinds(data: &[u8], cfg: &Config) -> Vec<Agg> {
-    let limits = Limits {
-        start_ms: i64::MIN,
-        future_ms: i64::MAX,
-    };
+    let limits = Limits::ALL;
     let mut kinds = vec![
         (SourceKind::Traversal, "fuzz/traversal.jsonl"),
         (SourceKind::AgentTraces, "fuzz/agents.jsonl"),

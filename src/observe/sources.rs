@@ -3,15 +3,16 @@
 //! pointers. They are a fraction of the volume, so plain serde decoding is fine here.
 
 use super::agg::{hash_parts, Agg};
-use super::window::{Limits, When};
+use super::window::{Limits, LineErr, When, TOO_FAR_AHEAD};
 use super::{Breach, Evidence};
 use crate::config::{Config, Direction, GenericSource};
 use serde::Deserialize;
 use std::borrow::Cow;
 
-/// Decodes the timestamp and counts the line as used, outside the window or skipped.
-/// Returns the epoch ms when the line is in the window.
-fn judge(agg: &mut Agg, limits: &Limits, ts: Option<&str>) -> Result<Option<i64>, String> {
+/// Decodes the timestamp and counts the line as used (late or not), outside the
+/// window or skipped; a line stamped after the window is held (`LineErr::Hold`).
+/// Returns the epoch ms when the line is used.
+fn judge(agg: &mut Agg, limits: &Limits, ts: Option<&str>) -> Result<Option<i64>, LineErr> {
     let ts = ts.ok_or("missing timestamp")?;
     match limits.judge(ts) {
         When::In(ms) => {
@@ -19,12 +20,19 @@ fn judge(agg: &mut Agg, limits: &Limits, ts: Option<&str>) -> Result<Option<i64>
             agg.seen_ts(ms, ts);
             Ok(Some(ms))
         }
+        When::Late(ms) => {
+            agg.count("lines_used", 1);
+            agg.count("late_lines", 1);
+            agg.seen_ts(ms, ts);
+            Ok(Some(ms))
+        }
         When::Before => {
             agg.count("outside_window", 1);
             Ok(None)
         }
-        When::Future => Err("timestamp in the future".into()),
-        When::Invalid => Err(format!("invalid timestamp {ts:?}")),
+        When::Hold => Err(LineErr::Hold),
+        When::Future => Err(TOO_FAR_AHEAD.into()),
+        When::Invalid => Err(format!("invalid timestamp {ts:?}").into()),
     }
 }
 
@@ -67,7 +75,7 @@ pub fn agent_line(
     file: &str,
     n: u64,
     b: &[u8],
-) -> Result<(), String> {
+) -> Result<(), LineErr> {
     let l: AgentLine = serde_json::from_slice(b).map_err(json_err)?;
     if l.event.is_none() && l.action.is_none() {
         agg.count("lines_ignored", 1);
@@ -130,7 +138,7 @@ struct GraphLine<'a> {
 }
 
 /// One graph event (node/link created, energy/weight changed).
-pub fn graph_line(agg: &mut Agg, limits: &Limits, b: &[u8]) -> Result<(), String> {
+pub fn graph_line(agg: &mut Agg, limits: &Limits, b: &[u8]) -> Result<(), LineErr> {
     let l: GraphLine = serde_json::from_slice(b).map_err(json_err)?;
     let Some(event) = l.event.as_deref() else {
         agg.count("lines_ignored", 1);
@@ -266,7 +274,7 @@ pub fn health_json_line(
     file: &str,
     n: u64,
     b: &[u8],
-) -> Result<(), String> {
+) -> Result<(), LineErr> {
     let l: HealthLine = serde_json::from_slice(b).map_err(json_err)?;
     let Some(metric) = l.metric.as_deref().or(l.check.as_deref()) else {
         agg.count("lines_ignored", 1);
@@ -335,7 +343,7 @@ pub fn health_csv_line(
     file: &str,
     n: u64,
     b: &[u8],
-) -> Result<(), String> {
+) -> Result<(), LineErr> {
     if let Some(h) = csv_header(b) {
         *cols = Some(h);
         agg.count("lines_ignored", 1);
@@ -349,7 +357,7 @@ pub fn health_csv_line(
         .parse()
         .map_err(|_| format!("value {value:?} is not a number"))?;
     if !v.is_finite() {
-        return Err(format!("value {value:?} is not finite"));
+        return Err(format!("value {value:?} is not finite").into());
     }
     if judge(agg, limits, Some(ts))?.is_none() {
         return Ok(());
@@ -378,7 +386,7 @@ pub fn generic_line(
     file: &str,
     n: u64,
     b: &[u8],
-) -> Result<(), String> {
+) -> Result<(), LineErr> {
     let v: serde_json::Value = serde_json::from_slice(b).map_err(json_err)?;
     if !v.is_object() {
         return Err("not a JSON object".into());
@@ -386,7 +394,7 @@ pub fn generic_line(
     let ts = match v.pointer(&src.timestamp) {
         None | Some(serde_json::Value::Null) => None,
         Some(serde_json::Value::String(s)) => Some(s.as_str()),
-        Some(_) => return Err(format!("wrong type at {}", src.timestamp)),
+        Some(_) => return Err(format!("wrong type at {}", src.timestamp).into()),
     };
     // Types are checked before the line counts as used, so a bad line is all skipped.
     let mut values = Vec::with_capacity(src.metrics.len());
@@ -395,9 +403,11 @@ pub fn generic_line(
             None | Some(serde_json::Value::Null) => {}
             Some(serde_json::Value::Number(x)) => match x.as_f64() {
                 Some(f) if f.is_finite() => values.push((m.name.as_str(), f)),
-                _ => return Err(format!("number out of range at {}", m.pointer)),
+                _ => return Err(format!("number out of range at {}", m.pointer).into()),
             },
-            Some(_) => return Err(format!("wrong type at {} (expected a number)", m.pointer)),
+            Some(_) => {
+                return Err(format!("wrong type at {} (expected a number)", m.pointer).into())
+            }
         }
     }
     let text_at = |p: &Option<String>| -> Result<Option<&str>, String> {

@@ -3,8 +3,8 @@
 //! (partial lines, rotation, truncation, incremental), parallel = sequential, and a
 //! seeded hostile-input run through every decoder.
 
-use super::discover::{list, Sources};
-use super::run::{decode_all_kinds, fuzz_config, run_listed};
+use super::discover::Sources;
+use super::run::{decode_all_kinds, fuzz_config, run_with};
 use super::*;
 use crate::config::Config;
 use std::path::Path;
@@ -17,13 +17,13 @@ fn window() -> (Window, Timestamp) {
     (Window { start, end: now }, now)
 }
 
-fn write(root: &Path, rel: &str, text: &str) {
+pub(super) fn write(root: &Path, rel: &str, text: &str) {
     let p = root.join(rel);
     std::fs::create_dir_all(p.parent().unwrap()).unwrap();
     std::fs::write(p, text).unwrap();
 }
 
-fn append(root: &Path, rel: &str, text: &str) {
+pub(super) fn append(root: &Path, rel: &str, text: &str) {
     use std::io::Write;
     let mut f = std::fs::OpenOptions::new()
         .append(true)
@@ -37,7 +37,7 @@ fn observe_with(root: &Path, cfg: &Config, cursors: &Cursors) -> (Observation, C
     run(root, cfg, cursors.clone(), w, now).unwrap()
 }
 
-fn observe(root: &Path, cursors: &Cursors) -> (Observation, Cursors) {
+pub(super) fn observe(root: &Path, cursors: &Cursors) -> (Observation, Cursors) {
     observe_with(root, &Config::builtin(), cursors)
 }
 
@@ -53,7 +53,7 @@ fn step(ts: &str, exp: &str, sat: f64, findings: &str, cands: &str, mv: (&str, &
 }
 
 /// The hand-computed exploration: 3 steps, both candidate layouts, one backtrack.
-fn hand_exploration() -> String {
+pub(super) fn hand_exploration() -> String {
     let s1 = step(
         "2026-01-05T10:00:00.000Z",
         "e1",
@@ -227,7 +227,8 @@ fn malformed_lines_are_skipped_and_counted_with_file_and_line() {
     assert!(reasons[3].1.contains("wrong type for findings.found_count"));
     assert!(reasons[5].1.contains("nesting"));
     assert!(reasons[6].1.contains("longer than"));
-    assert_eq!(reasons[7].1, "timestamp in the future");
+    // A month ahead of now: past the hold limit (observation.window_max), skipped.
+    assert_eq!(reasons[7].1, window::TOO_FAR_AHEAD);
     assert_eq!(reasons[9].1, "invalid UTF-8");
     assert_eq!(o.counts["outside_window"], 1);
     assert_eq!(o.counts["lines_used"], 1);
@@ -388,21 +389,9 @@ fn parallel_result_equals_sequential() {
     );
     let cfg = Config::builtin();
     let sources = Sources::new(&cfg).unwrap();
-    let listing = list(d.path(), &sources).unwrap();
     let (w, now) = window();
-    let run = |threads| {
-        run_listed(
-            d.path(),
-            &cfg,
-            &sources,
-            Cursors::new(),
-            w,
-            now,
-            &listing,
-            threads,
-        )
-        .unwrap()
-    };
+    let run =
+        |threads| run_with(d.path(), &cfg, &sources, Cursors::new(), w, now, threads).unwrap();
     let (seq, par) = (run(1), run(4));
     assert_eq!(
         serde_json::to_string(&seq.0).unwrap(),

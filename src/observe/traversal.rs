@@ -5,7 +5,8 @@
 
 use super::agg::{hash_parts, Agg};
 use super::json::{self, JErr, Schema, Slot, Span};
-use super::window::{Limits, When};
+use super::reader::Flow;
+use super::window::{Limits, LineErr, When, TOO_FAR_AHEAD};
 use super::Evidence;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -426,24 +427,29 @@ impl<'f> Traversal<'f> {
         }
     }
 
-    /// Decodes one UTF-8-valid line.
-    pub fn line(&mut self, agg: &mut Agg, n: u64, b: &[u8]) {
+    /// Decodes one UTF-8-valid line; `Flow::Hold` leaves it (and the rest of the file)
+    /// for a later cycle, with nothing of it counted.
+    pub fn line(&mut self, agg: &mut Agg, n: u64, b: &[u8]) -> Flow {
         self.line.reset();
         self.ended = false;
         if let Err(e) = json::scan(b, C::Top, &mut self.line) {
             agg.skip(self.file, n, e.to_string());
-            return;
+            return Flow::Go;
         }
-        self.ended = self
+        let ends = self
             .line
             .event
             .is_some_and(|e| e.raw(b) == b"EXPLORATION_END");
-        if let Err(e) = self.apply(agg, n, b) {
-            agg.skip(self.file, n, e);
+        match self.apply(agg, n, b) {
+            Ok(()) => {}
+            Err(LineErr::Hold) => return Flow::Hold,
+            Err(LineErr::Skip(e)) => agg.skip(self.file, n, e),
         }
+        self.ended = ends;
+        Flow::Go
     }
 
-    fn apply(&mut self, agg: &mut Agg, n: u64, b: &[u8]) -> Result<(), String> {
+    fn apply(&mut self, agg: &mut Agg, n: u64, b: &[u8]) -> Result<(), LineErr> {
         let l = &self.line;
         if l.event.is_none() && !l.header {
             // Valid JSON of another shape (e.g. traversal_index.jsonl summaries).
@@ -454,12 +460,17 @@ impl<'f> Traversal<'f> {
         let ts = ts_span.text(b);
         let ms = match self.limits.judge(&ts) {
             When::In(ms) => ms,
+            When::Late(ms) => {
+                agg.count("late_lines", 1);
+                ms
+            }
             When::Before => {
                 agg.count("outside_window", 1);
                 return Ok(());
             }
-            When::Future => return Err("timestamp in the future".into()),
-            When::Invalid => return Err(format!("invalid timestamp {ts:?}")),
+            When::Hold => return Err(LineErr::Hold),
+            When::Future => return Err(TOO_FAR_AHEAD.into()),
+            When::Invalid => return Err(format!("invalid timestamp {ts:?}").into()),
         };
         agg.count("lines_used", 1);
         agg.seen_ts(ms, &ts);

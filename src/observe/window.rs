@@ -2,33 +2,84 @@
 //! `YYYY-MM-DDTHH:MM:SS.mmmZ` form (every line has one, so this is hot) and the
 //! general RFC 3339 / naive ISO 8601 parser for anything else.
 
-/// Where a line's timestamp puts it.
+/// Where a line's timestamp puts it. No line is dropped without a count: a line is
+/// used (`In`, `Late`), counted as history (`Before`), left for a later cycle (`Hold`)
+/// or skipped with its reason (`Future`, `Invalid`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum When {
     /// Inside the window (epoch milliseconds).
     In(i64),
-    /// Older than the window start: not used, counted as outside_window.
+    /// Stamped before the window start but not history: written late, or stamped by a
+    /// clock that was behind (or ours ahead). Used like `In`, and counted as
+    /// `late_lines`.
+    Late(i64),
+    /// History: older than the window start on the first cycle, or than the window
+    /// start minus `window_max` after it. Not used, counted as `outside_window`.
     Before,
-    /// Later than now + tolerance: skipped as clock skew.
+    /// Later than now + tolerance but within `window_max` of now: a clock ahead of
+    /// ours, or ours stepped back. Not read now: the cursor stays before the line,
+    /// which is read in the cycle whose clock has reached it.
+    Hold,
+    /// Later than now + `window_max`: a broken clock; holding it would stop the file
+    /// for good. Skipped and counted.
     Future,
     /// Not a timestamp.
     Invalid,
 }
 
+/// Why a decoder did not use a line: skipped with a reason, or held for later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineErr {
+    Skip(String),
+    Hold,
+}
+
+impl From<String> for LineErr {
+    fn from(s: String) -> LineErr {
+        LineErr::Skip(s)
+    }
+}
+
+impl From<&str> for LineErr {
+    fn from(s: &str) -> LineErr {
+        LineErr::Skip(s.to_string())
+    }
+}
+
+/// The reason a line stamped past the hold limit is skipped.
+pub const TOO_FAR_AHEAD: &str =
+    "timestamp too far in the future (later than now + observation.window_max)";
+
 /// The window in epoch milliseconds.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
+    /// Lines stamped before this are history (`Before`).
+    pub history_ms: i64,
+    /// The window start: stamped before it (and not history) is `Late`.
     pub start_ms: i64,
+    /// Now + tolerance: stamped after it is held (`Hold`).
     pub future_ms: i64,
+    /// Stamped after this is skipped (`Future`).
+    pub hold_ms: i64,
 }
 
 impl Limits {
+    /// Everything is in the window (decoding outside a cycle: fuzzing, tests).
+    pub const ALL: Limits = Limits {
+        history_ms: i64::MIN,
+        start_ms: i64::MIN,
+        future_ms: i64::MAX,
+        hold_ms: i64::MAX,
+    };
+
     pub fn judge(&self, raw: &str) -> When {
         match parse_ms(raw) {
             None => When::Invalid,
-            Some(ms) if ms > self.future_ms => When::Future,
-            Some(ms) if ms < self.start_ms => When::Before,
-            Some(ms) => When::In(ms),
+            Some(ms) if ms > self.hold_ms => When::Future,
+            Some(ms) if ms > self.future_ms => When::Hold,
+            Some(ms) if ms >= self.start_ms => When::In(ms),
+            Some(ms) if ms >= self.history_ms => When::Late(ms),
+            Some(_) => When::Before,
         }
     }
 }
@@ -115,5 +166,27 @@ mod tests {
         assert_eq!(fast(b"2025-02-30T00:00:00Z"), None);
         assert!(parse_ms("2025-12-26T14:30:00+01:00").is_some());
         assert!(parse_ms("yesterday").is_none());
+    }
+
+    #[test]
+    fn every_timestamp_has_exactly_one_verdict() {
+        let ms = |s: &str| parse_ms(s).unwrap();
+        let l = Limits {
+            history_ms: ms("2026-01-01T00:00:00Z"),
+            start_ms: ms("2026-01-08T00:00:00Z"),
+            future_ms: ms("2026-01-08T01:05:00Z"),
+            hold_ms: ms("2026-01-15T01:00:00Z"),
+        };
+        let at = |s: &str| l.judge(s);
+        assert_eq!(at("2025-12-31T23:59:59Z"), When::Before);
+        assert_eq!(at("2026-01-01T00:00:00Z"), When::Late(l.history_ms));
+        assert_eq!(at("2026-01-07T23:59:59.999Z"), When::Late(l.start_ms - 1));
+        assert_eq!(at("2026-01-08T00:00:00Z"), When::In(l.start_ms));
+        assert_eq!(at("2026-01-08T01:05:00Z"), When::In(l.future_ms));
+        assert_eq!(at("2026-01-08T01:05:00.001Z"), When::Hold);
+        assert_eq!(at("2026-01-15T01:00:00Z"), When::Hold);
+        assert_eq!(at("2026-01-15T01:00:00.001Z"), When::Future);
+        assert_eq!(at("soon"), When::Invalid);
+        assert_eq!(Limits::ALL.judge("1970-01-01T00:00:00Z"), When::In(0));
     }
 }

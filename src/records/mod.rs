@@ -367,6 +367,7 @@ mod tests {
                     inode,
                     size,
                     sealed,
+                    ..Default::default()
                 };
                 (p.to_string(), c)
             })

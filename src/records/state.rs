@@ -2,7 +2,8 @@
 //! when the last cycles ran. The observe phase owns the cursors' shape; this is only
 //! the record that carries them from one cycle to the next.
 
-use crate::observe::{self, Cursors};
+use crate::clock::Timestamp;
+use crate::observe::{self, Cursors, SEALED_DIR};
 use serde::{Deserialize, Serialize};
 
 pub const PATH: &str = "state.json";
@@ -20,12 +21,33 @@ pub struct State {
 }
 
 impl State {
+    /// `state.json` alone: the live cursors and the cycle bookkeeping.
     pub fn load(records: &super::Records) -> anyhow::Result<State> {
         Ok(records.read_json(PATH)?.unwrap_or_default())
     }
 
-    /// Writes the state into `tx`, one line per cursor.
+    /// The state a cycle reads from: `state.json` plus the sealed cursor segments
+    /// (`observe/sealed/`), so finished files are passed over without a cursor each.
+    pub fn load_for_cycle(records: &super::Records, now: Timestamp) -> anyhow::Result<State> {
+        let mut state = State::load(records)?;
+        let names = records.list(SEALED_DIR)?;
+        state
+            .cursors
+            .load_sealed(&names, |n| records.read(&format!("{SEALED_DIR}/{n}")), now)?;
+        Ok(state)
+    }
+
+    /// Writes the state into `tx`: `state.json` (one line per live cursor) and the
+    /// sealed segments that changed (new ones are written once and never again, so
+    /// their blobs are shared by every later commit).
     pub fn put(&self, tx: &mut super::Tx) -> anyhow::Result<()> {
-        tx.put_json_rows(PATH, self)
+        tx.put_json_rows(PATH, self)?;
+        for (path, bytes) in self.cursors.to_files() {
+            match bytes {
+                Some(b) => tx.put(&path, b),
+                None => tx.delete(&path),
+            }
+        }
+        Ok(())
     }
 }

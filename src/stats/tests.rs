@@ -204,3 +204,14 @@ fn pearson_degenerate() {
     let c = pearson(&[1.0, 2.0, f64::NAN, 3.0, 4.0], &[2.0, 4.0, 1.0, 6.0, 8.0]).unwrap();
     assert_eq!((c.r, c.p, c.n), (1.0, 0.0, 4));
 }
+
+#[test]
+fn median_by_selection_equals_median_of_the_sorted_values() {
+    let mut rng = Rng::new(77);
+    for n in 1..60 {
+        let mut v: Vec<f64> = (0..n).map(|_| rng.normal(0.0, 1.0).round()).collect();
+        let mut sorted = v.clone();
+        sorted.sort_by(f64::total_cmp);
+        assert_eq!(median_select(&mut v), median_sorted(&sorted), "n={n}");
+    }
+}

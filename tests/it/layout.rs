@@ -12,7 +12,7 @@ const LAYERS: &[&[&str]] = &[
     &[
         "clock", "error", "fsutil", "stats", "crash", "vocab", "sanitize",
     ],
-    &["lock", "command"],
+    &["lock", "command", "housekeeping"],
     &["git", "forge"],
     &["config"],
     &["audit"],

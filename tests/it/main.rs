@@ -13,6 +13,7 @@ mod host;
 mod hostile;
 mod layout;
 mod lifecycle;
+mod observe;
 mod records;
 mod reliability;
 mod report;

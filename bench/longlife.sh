@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# The long-life benchmark (issue 15, "a year of hourly cycles must cost what a day
+# costs"): the demo system driven hour by hour on the simulated clock through the
+# binary -- `improve demo` (the 50-hour story, ending at the start), then N times
+# `improve demo simulate --hours 1` (its 60 explorations an hour, one log file each)
+# and `improve cycle` -- measuring every cycle's wall time, peak RSS and the bytes
+# its commits added to the records branch, and at the end of the first and the last
+# window of cycles the size of .git, state.json and the reading commands' times.
+# Writes bench/out/longlife.tsv (one row per cycle) and bench/out/longlife.md (first
+# against last, with each target of the issue met or not). Exit 1 if a cycle failed.
+#
+# usage: bench/longlife.sh [N]   (default: $LIFE_CYCLES, else 8760 = a year; ~300 is a
+#                                 quick run of a few minutes)
+# IMPROVE_BIN=path measures that binary instead of building this tree's.
+set -euo pipefail
+
+N="${1:-${LIFE_CYCLES:-8760}}"
+cd "$(dirname "$0")/.."
+OUT=bench/out
+DIR="$OUT/life-system"
+mkdir -p "$OUT"
+[ -x /usr/bin/time ] || { apt-get install -y -q time >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q time >/dev/null; }; }
+
+if [ -n "${IMPROVE_BIN:-}" ]; then
+    BIN=$(realpath "$IMPROVE_BIN")
+else
+    cargo build --release -q
+    BIN="$PWD/target/release/improve"
+fi
+export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1
+export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com
+export GIT_COMMITTER_NAME=improve-bot GIT_COMMITTER_EMAIL=bot@example.com
+unset IMPROVE_NOW IMPROVE_CRASH_AT RUST_LOG
+
+START_EPOCH=$(date -u -d 2026-01-01T00:00:00Z +%s)
+ts() { date -u -d "@$(( START_EPOCH + $1 * 3600 ))" +%Y-%m-%dT%H:%M:%SZ; }
+W=$(( N / 2 < 100 ? N / 2 : 100 ))
+[ "$W" -ge 1 ] || { echo "need at least 2 cycles" >&2; exit 2; }
+
+rm -rf "$DIR"
+echo "long life: the demo story, then $N hourly cycles (windows of $W) in $DIR ..." >&2
+"$BIN" --now "$(ts 0)" -q demo "$DIR" > /dev/null
+TSV="$OUT/longlife.tsv"
+CHECKS="$OUT/longlife.checkpoints"
+printf 'cycle\tnow\twall_s\trss_kb\trecords_bytes\texit\n' > "$TSV"
+: > "$CHECKS"
+
+# Bytes on disk of the objects the records branch gained from $1 to $2.
+records_bytes() {
+    git -C "$DIR" rev-list --objects "$1..$2" | cut -d' ' -f1 |
+        git -C "$DIR" cat-file --batch-check='%(objectsize:disk)' | awk '{ s += $1 } END { print s + 0 }'
+}
+
+# A checkpoint: sizes and the reading commands' wall time and RSS (median of 3).
+checkpoint() { # label cycle now
+    local label=$1 k=$2 now=$3
+    local git_bytes loose packs state
+    git_bytes=$(du -sb "$DIR/.git" | cut -f1)
+    loose=$(find "$DIR/.git/objects" -path '*/objects/[0-9a-f][0-9a-f]/*' -type f | wc -l)
+    packs=$(find "$DIR/.git/objects/pack" -name '*.pack' | wc -l)
+    state=$(git -C "$DIR" cat-file -s improve/records:state.json 2>/dev/null || echo 0)
+    local line="$label $k git_bytes=$git_bytes loose=$loose packs=$packs state_bytes=$state"
+    for cmd in status health check report; do
+        local args=("$cmd")
+        [ "$cmd" = report ] && args=(report --html "$OUT/longlife-report.html")
+        local runs=()
+        for _ in 1 2 3; do
+            local t0 t1
+            t0=$(date +%s%N)
+            /usr/bin/time -f "%M" -o "$OUT/time.read" "$BIN" --repo "$DIR" --now "$now" -q "${args[@]}" > /dev/null 2>&1 || true
+            t1=$(date +%s%N)
+            runs+=("$(( (t1 - t0) / 1000 )) $(tail -1 "$OUT/time.read")")
+        done
+        local med
+        med=$(printf '%s\n' "${runs[@]}" | sort -n | sed -n 2p)
+        line="$line ${cmd}_us=${med% *} ${cmd}_rss=${med#* }"
+    done
+    echo "$line" >> "$CHECKS"
+}
+
+FAILED=0
+for (( k = 1; k <= N; k++ )); do
+    now=$(ts "$k")
+    "$BIN" --repo "$DIR" --now "$now" -q demo simulate --hours 1 > /dev/null
+    before=$(git -C "$DIR" rev-parse improve/records)
+    t0=$(date +%s%N)
+    rc=0
+    /usr/bin/time -f "%M" -o "$OUT/time.cycle" "$BIN" --repo "$DIR" --now "$now" -q cycle > /dev/null 2>"$OUT/cycle.err" || rc=$?
+    t1=$(date +%s%N)
+    after=$(git -C "$DIR" rev-parse improve/records)
+    if [ "$rc" -ne 0 ]; then
+        FAILED=$(( FAILED + 1 ))
+        echo "cycle $k at $now exited $rc: $(head -c 300 "$OUT/cycle.err")" >&2
+    fi
+    printf '%d\t%s\t%.4f\t%s\t%s\t%d\n' "$k" "$now" "$(awk "BEGIN { print ($t1 - $t0) / 1e9 }")" \
+        "$(tail -1 "$OUT/time.cycle")" "$(records_bytes "$before" "$after")" "$rc" >> "$TSV"
+    [ "$k" -eq "$W" ] && checkpoint first "$k" "$now"
+    (( k % 500 == 0 )) && echo "  $k of $N cycles" >&2
+done
+checkpoint last "$N" "$(ts "$N")"
+LOADAVG=$(cut -d' ' -f1 /proc/loadavg)
+
+python3 - "$TSV" "$CHECKS" "$OUT/longlife.md" "$N" "$W" "$FAILED" "$LOADAVG" <<'EOF'
+import statistics, sys
+tsv, checks, out, n, w, failed, loadavg = sys.argv[1:4] + [int(x) for x in sys.argv[4:7]] + [float(sys.argv[7])]
+rows = [l.rstrip("\n").split("\t") for l in open(tsv)][1:]
+rows = [(int(c), t, float(s), int(r), int(b), int(x)) for c, t, s, r, b, x in rows]
+first, last = rows[:w], rows[-w:]
+cp = {}
+for line in open(checks):
+    label, k, *kv = line.split()
+    cp[label] = {"cycle": int(k), **{a: int(b) for a, b in (x.split("=") for x in kv)}}
+f, l = cp["first"], cp["last"]
+med = lambda xs: statistics.median(xs)
+year = 8760
+mb = lambda b: b / 1048576
+
+def ratio(a, b):
+    return b / a if a else float("inf")
+
+wall = (med([r[2] for r in first]), med([r[2] for r in last]))
+rss = (med([r[3] for r in first]) / 1024, med([r[3] for r in last]) / 1024)
+rss_max = (max(r[3] for r in first) / 1024, max(r[3] for r in last) / 1024)
+rec = (med([r[4] for r in first]), med([r[4] for r in last]))
+# .git after a year: measured when the run is a year, else the last window's growth
+# per cycle carried on to a year (a floor: growth that increases with history makes
+# the real figure larger).
+last_growth = (l["git_bytes"] - f["git_bytes"]) / max(l["cycle"] - f["cycle"], 1)
+git_year = l["git_bytes"] if n >= year else l["git_bytes"] + last_growth * (year - n)
+verdict = lambda ok: "met" if ok else "NOT met"
+full = n >= year
+lines = [
+    f"# Long life: {n} hourly cycles of the demo system (first and last {w})",
+    "",
+    "The demo system (`improve demo`, its 50-hour story ending at 2026-01-01), then each hour",
+    "`improve demo simulate --hours 1` (60 explorations, one log file each) and `improve cycle`,",
+    "on the simulated clock, through the release binary. Wall and peak RSS are per cycle",
+    "(medians over the window); records bytes are the on-disk bytes of the objects the records",
+    "branch gained in the cycle; reading commands are medians of 3, at the end of each window.",
+    f"Machine: {__import__('os').cpu_count()} cores, load average {loadavg:.2f} at the end; {failed} cycles failed.",
+    "",
+    f"| | first {w} cycles | last {w} cycles | last / first |",
+    "|---|---|---|---|",
+    f"| median cycle wall | {wall[0]:.3f} s | {wall[1]:.3f} s | {ratio(*wall):.2f}x |",
+    f"| peak RSS per cycle (median / max) | {rss[0]:.1f} / {rss_max[0]:.1f} MB | {rss[1]:.1f} / {rss_max[1]:.1f} MB | {ratio(*rss):.2f}x |",
+    f"| records bytes added per cycle (median) | {rec[0] / 1024:,.1f} KB | {rec[1] / 1024:,.1f} KB | {ratio(*rec):.2f}x |",
+    f"| `.git` size | {mb(f['git_bytes']):,.1f} MB | {mb(l['git_bytes']):,.1f} MB | |",
+    f"| loose objects / packs | {f['loose']:,} / {f['packs']} | {l['loose']:,} / {l['packs']} | |",
+    f"| `state.json` | {f['state_bytes'] / 1024:,.1f} KB | {l['state_bytes'] / 1024:,.1f} KB | {ratio(f['state_bytes'], l['state_bytes']):.2f}x |",
+]
+for cmd in ("status", "health", "check", "report"):
+    a, b = f[f"{cmd}_us"] / 1e6, l[f"{cmd}_us"] / 1e6
+    lines.append(f"| `{cmd}` wall / RSS | {a:.3f} s / {f[cmd + '_rss'] / 1024:.0f} MB | {b:.3f} s / {l[cmd + '_rss'] / 1024:.0f} MB | {ratio(a, b):.2f}x |")
+reading = max(l[f"{c}_us"] for c in ("status", "health", "check", "report")) / 1e6
+lines += [
+    "",
+    "Targets (issue 15):",
+    "",
+    f"- last {w} cycles' median wall within 1.5x of the first {w}'s: {ratio(*wall):.2f}x, **{verdict(ratio(*wall) <= 1.5)}**",
+    f"- last {w} cycles' RSS within 1.5x of the first {w}'s: {ratio(*rss):.2f}x, **{verdict(ratio(*rss) <= 1.5)}**",
+    f"- records growth per cycle proportional to the new data (the same each hour here, so "
+    f"last within 1.5x of first): {ratio(*rec):.2f}x, **{verdict(ratio(*rec) <= 1.5)}**",
+    f"- `.git` after a simulated year under 1 GB: "
+    + (f"{mb(git_year):,.0f} MB, **{verdict(git_year < 1 << 30)}**" if full else
+       f"projected {mb(git_year):,.0f} MB from the last window's growth of "
+       f"{last_growth / 1024:,.0f} KB a cycle (a floor), **{verdict(git_year < 1 << 30)} (projected)**"),
+    f"- every reading command under 1 s after a year: slowest {reading:.3f} s"
+    + (f", **{verdict(reading < 1)}**" if full else f" after {n} cycles, **not judged** (not a year)"),
+    "",
+    "Per-cycle figures: bench/out/longlife.tsv.",
+]
+text = "\n".join(lines) + "\n"
+open(out, "w").write(text)
+print(text)
+sys.exit(1 if failed else 0)
+EOF
