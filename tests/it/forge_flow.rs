@@ -97,6 +97,15 @@ impl Flow {
         }
     }
 
+    /// A flow whose first cycle (at 2h, over faulty logs from 1h) proposed P-0001;
+    /// that cycle's report.
+    fn proposed(kind: Option<Kind>, approve_tier: bool) -> (Flow, Value) {
+        let f = Flow::new(kind, approve_tier);
+        faulty(&f.env, 12, h(1), "a");
+        let r = f.cycle(2);
+        (f, r)
+    }
+
     fn fake(&self) -> &FakeForge {
         self.fake.as_ref().expect("a forge is configured")
     }
@@ -329,9 +338,7 @@ fn open_update_merge_on_the_forge_then_adopted_and_monitored() {
 
 #[test]
 fn open_reject_then_closed_with_a_comment() {
-    let f = Flow::new(Some(Kind::Gitlab), true);
-    faulty(&f.env, 12, h(1), "a");
-    let r = f.cycle(2);
+    let (f, r) = Flow::proposed(Some(Kind::Gitlab), true);
     assert!(
         lifecycle_lines(&r).contains("pull request !1 opened"),
         "{r:#}"
@@ -366,9 +373,7 @@ fn open_reject_then_closed_with_a_comment() {
 
 #[test]
 fn deploy_degrade_revert_each_commented_with_its_numbers_and_pushed() {
-    let f = Flow::new(Some(Kind::Gitea), false);
-    faulty(&f.env, 12, h(1), "a");
-    let r = f.cycle(2);
+    let (f, r) = Flow::proposed(Some(Kind::Gitea), false);
     let lc = lifecycle_lines(&r);
     assert!(lc.contains("D-0001: deployed P-0001"), "{r:#}");
     // The deploy commit and its tags are on origin: the forge's main is the system's.
@@ -474,9 +479,7 @@ fn merge_on_the_forge(f: &Flow, how: Merge) -> String {
 }
 
 fn merged_and_recognised(how: Merge, said: &str) -> Flow {
-    let f = Flow::new(Some(Kind::Github), true);
-    faulty(&f.env, 12, h(1), "a");
-    f.cycle(2);
+    let (f, _) = Flow::proposed(Some(Kind::Github), true);
     assert_eq!(f.env.status_of("P-0001"), "awaiting_approval");
     let main = merge_on_the_forge(&f, how);
     let r = f.cycle(4);
@@ -517,9 +520,7 @@ fn a_squash_merge_without_the_trailer_is_recognised_by_its_patch_id() {
 
 #[test]
 fn a_rebase_merge_of_a_branch_a_human_added_to_is_recognised_and_rolled_back_whole() {
-    let f = Flow::new(Some(Kind::Github), true);
-    faulty(&f.env, 12, h(1), "a");
-    f.cycle(2);
+    let (f, _) = Flow::proposed(Some(Kind::Github), true);
     // A reviewer adds a commit to the pull request's branch on the forge.
     f.on_forge(&["fetch", "-q", "origin"]);
     f.on_forge(&[
@@ -569,9 +570,7 @@ fn a_rebase_merge_of_a_branch_a_human_added_to_is_recognised_and_rolled_back_who
 
 #[test]
 fn a_revert_squash_merged_on_the_forge_is_recognised() {
-    let f = Flow::new(None, false);
-    faulty(&f.env, 12, h(1), "a");
-    f.cycle(2);
+    let (f, _) = Flow::proposed(None, false);
     let deploy = f.origin_rev("main");
     assert_eq!(deploy, f.env.rev("improve/deploy/D-0001"));
     // A revert pull request, squash-merged: no "This reverts commit" in the message.
@@ -592,9 +591,7 @@ fn a_revert_squash_merged_on_the_forge_is_recognised() {
 
 #[test]
 fn a_pull_request_a_human_pushed_to_is_left_alone_and_revalidated() {
-    let f = Flow::new(Some(Kind::Github), true);
-    faulty(&f.env, 12, h(1), "a");
-    f.cycle(2);
+    let (f, _) = Flow::proposed(Some(Kind::Github), true);
     let before = f.pr();
     // On the forge: a commit on the branch, and words of their own in the body.
     f.on_forge(&["fetch", "-q", "origin"]);
@@ -644,9 +641,7 @@ fn a_pull_request_a_human_pushed_to_is_left_alone_and_revalidated() {
 
 #[test]
 fn a_pull_request_closed_on_the_forge_closes_the_proposal() {
-    let f = Flow::new(Some(Kind::Github), true);
-    faulty(&f.env, 12, h(1), "a");
-    f.cycle(2);
+    let (f, _) = Flow::proposed(Some(Kind::Github), true);
     f.fake().close(1);
     let r = f.cycle(3);
     assert!(
