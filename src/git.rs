@@ -6,6 +6,8 @@
 
 mod advance;
 mod errors;
+mod patch;
+mod remote;
 mod sign;
 #[cfg(test)]
 mod tests;
@@ -23,6 +25,7 @@ use errors::explain;
 use errors::not_owner_or;
 pub use errors::Upstream;
 pub use git2::Oid as ObjectId;
+pub use remote::UpstreamConfig;
 pub use worktrees::Worktree;
 
 /// A target repository.

@@ -82,6 +82,11 @@ pub fn run(app: &App, args: Args) -> Result<i32> {
     for r in &report.refused {
         out::err_line(format!("improve: deploy refused: {}", out::safe(r)));
     }
+    // A push the remote refused or a diverged deploy branch fails the cycle (exit 1)
+    // after the report is shown: everything else the cycle did is on record.
+    for e in &report.errors {
+        out::err_line(format!("improve: error: {}", out::safe(e)));
+    }
     if app.json {
         let mut v = out::with_schema("report", &report)?;
         v["warnings"] = serde_json::json!(warning.into_iter().collect::<Vec<_>>());

@@ -14,6 +14,7 @@ use crate::observe::Observation;
 use crate::store::proposals::{self, Proposal, Status};
 use crate::validate::{self, experiment, modified, Outcome, Step};
 use anyhow::Result;
+use serde_json::json;
 
 /// What the cycle knows that the steps need.
 pub struct Inputs<'a> {
@@ -22,6 +23,8 @@ pub struct Inputs<'a> {
     pub before: &'a Samples,
     /// The audit chain verified at the start of the cycle (V2).
     pub audit_ok: bool,
+    /// Why nothing may deploy this cycle (the deploy branch diverged from its remote).
+    pub blocked: Option<&'a str>,
 }
 
 /// What advancing the open proposals did.
@@ -115,8 +118,8 @@ impl From<String> for Stepped {
 /// One step of one proposal, by its status.
 #[tracing::instrument(name = "proposal", level = "debug", skip_all, fields(id = %p.id, status = p.status.as_str()))]
 fn step(ctx: &mut Ctx, p: &mut Proposal, inputs: &Inputs) -> Result<Option<Stepped>> {
-    if let Some(tip) = adopt::merged_tip(ctx, p)? {
-        return adopt::adopt(ctx, p, tip, inputs.obs, inputs.before).map(|l| Some(l.into()));
+    if let Some(at) = adopt::landing(ctx, p)? {
+        return adopt::adopt(ctx, p, at, inputs.obs, inputs.before).map(|l| Some(l.into()));
     }
     if let Some(tip) = ctx.git.ref_oid(&p.branch)? {
         modified::revalidate_if_modified(ctx, p, tip)?;
@@ -131,6 +134,9 @@ fn step(ctx: &mut Ctx, p: &mut Proposal, inputs: &Inputs) -> Result<Option<Stepp
             finish_validation(ctx, p, step)
         }
         Status::AwaitingApproval => Ok(approve::escalate_if_due(ctx, p)?.map(Into::into)),
+        Status::Approved if inputs.blocked.is_some() => {
+            refuse(ctx, p, inputs.blocked.unwrap_or_default()).map(|l| Some(l.into()))
+        }
         Status::Approved => {
             let baseline = samples::window(inputs.obs);
             let a = deployer::deploy_approved(ctx, p, baseline, inputs.audit_ok)?;
@@ -142,6 +148,15 @@ fn step(ctx: &mut Ctx, p: &mut Proposal, inputs: &Inputs) -> Result<Option<Stepp
         }
         _ => Ok(None),
     }
+}
+
+/// An approved proposal that may not deploy this cycle: the refusal is on record, and
+/// the proposal stays approved for the next cycle.
+fn refuse(ctx: &mut Ctx, p: &Proposal, why: &str) -> Result<String> {
+    let mut tx = ctx.tx();
+    tx.audit("deploy", "refused", &p.id, json!({ "reason": why }));
+    ctx.commit(tx, &format!("{}: deploy refused", p.id))?;
+    Ok(format!("{}: deploy refused: {why}", p.id))
 }
 
 /// A finished validation goes to the tier, unless it FAILED. One the cycle's

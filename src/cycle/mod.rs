@@ -3,10 +3,14 @@
 //! owns its decisions. Observe, diagnose and propose land in ONE records commit
 //! together with the advanced cursors, so a cycle killed before it leaves no trace and
 //! the next cycle simply redoes the work; proposal branch refs are created after that
-//! commit and repaired by the next cycle if the process died in between.
+//! commit and repaired by the next cycle if the process died in between. A cycle with
+//! a remote fetches it first and (with `--push`) publishes what it committed last; a
+//! configured forge gets one pull request per proposal (`pulls`).
 
 mod advance;
+mod pulls;
 pub mod record;
+pub mod remote;
 
 pub use record::{CycleRecord, PatternOut, ProposalOut, Report};
 
@@ -83,6 +87,14 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
         Some(lock(git, now)?)
     };
     crash::point("after-lock");
+    // Fetch first: a merge or a push made on the forge is seen by this cycle.
+    let remote = (!opts.dry_run)
+        .then(|| remote::Remote::of(git, cfg, opts.push.as_deref()))
+        .flatten();
+    let fetched = remote
+        .as_ref()
+        .map(|r| remote::fetch(git, cfg, r))
+        .unwrap_or_default();
     let mut ctx = Ctx::open(git, cfg, "", now)?;
     if !ctx.records.exists() {
         return Err(Error::Usage(format!(
@@ -98,9 +110,12 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
             cfg.dur(&cfg.cycle.time_budget).num_milliseconds().max(1) as u64
         ),
         phase_ms: BTreeMap::new(),
-        notes: vec![],
+        notes: fetched.notes,
         deferred: vec![],
     };
+    if let Some(d) = &fetched.diverged {
+        run.notes.push(d.clone());
+    }
     ctx.deadline = Some(run.deadline());
     let verification = verify_audit(git, ctx.records.tip, opts.dry_run, &mut run.notes)?;
     if !opts.dry_run {
@@ -129,9 +144,9 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
 
     // MONITOR before DIAGNOSE: a cycle that reverts a deploy diagnoses and proposes
     // from the reverted state, and learns from the outcome it just recorded.
-    let mut lifecycle = vec![];
+    let mut lifecycle = fetched.lines;
     if !opts.dry_run {
-        lifecycle = deploy::monitor::run(&mut ctx, &obs)?;
+        lifecycle.extend(deploy::monitor::run(&mut ctx, &obs)?);
     }
 
     // DIAGNOSE
@@ -200,11 +215,38 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
     proposals::ensure_branches(git, drafts.iter().map(|d| &d.proposal))?;
     crash::point("after-propose");
 
+    // Pull requests for the proposals whose branches are on the remote, and what
+    // happened to them on the forge, before anything decides on them.
+    let mut errors = vec![];
+    let mut pushed = vec![];
+    if let Some(r) = remote.as_ref().filter(|r| r.push) {
+        match remote::push_proposals(&ctx, r) {
+            Ok(b) => pushed = b,
+            Err(e) => errors.push(format!("{e:#}")),
+        }
+    }
+    let mut forge = pulls::connect(&ctx).unwrap_or_else(|note| {
+        report.notes.push(note);
+        None
+    });
+    if let Some(s) = forge.as_mut() {
+        let on_remote = |b: &str| {
+            remote
+                .as_ref()
+                .is_some_and(|r| r.has_branch(git, b, &pushed))
+        };
+        report
+            .lifecycle
+            .extend(pulls::open_and_read(&mut ctx, s, &on_remote)?);
+        report.notes.append(&mut s.notes);
+    }
+
     // VALIDATE -> APPROVE -> DEPLOY, then LEARN.
     let inputs = advance::Inputs {
         obs: &obs,
         before: &before,
         audit_ok: verification.ok(),
+        blocked: fetched.diverged.as_deref(),
     };
     let advanced = advance::advance(&mut ctx, &inputs)?;
     report.lifecycle.extend(advanced.lines);
@@ -221,15 +263,21 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
     if let Some(line) = learn::meta::maybe_propose(&mut ctx, pending.is_meta())? {
         report.lifecycle.push(line);
     }
+    if let Some(s) = forge.as_mut() {
+        report.lifecycle.extend(pulls::update(&mut ctx, s)?);
+        report.notes.append(&mut s.notes);
+    }
     finish(&mut ctx, &run, &report)?;
     housekeep(git, now, &mut report);
-    if let Some(remote) = &opts.push {
-        if let Err(e) = push(&ctx, remote) {
-            report.notes.push(format!(
-                "push to {remote} failed (retried next cycle): {e:#}"
-            ));
+    // Published last, fast-forward only; a refusal fails the cycle (exit 1) once
+    // everything is on record.
+    if let Some(r) = remote.as_ref().filter(|r| r.push) {
+        if let Err(e) = remote::publish(&ctx, r) {
+            errors.push(format!("{e:#}"));
         }
     }
+    errors.extend(fetched.diverged);
+    report.errors = errors;
     Ok(report)
 }
 
@@ -481,25 +529,4 @@ pub fn window_for(cfg: &Config, state: &State, now: Timestamp) -> Window {
         _ => now - cfg.dur(&cfg.observation.window_default).min(max),
     };
     Window { start, end: now }
-}
-
-/// Pushes the records branch, open proposal branches and the tool's tags (never
-/// forced).
-fn push(ctx: &Ctx, remote: &str) -> Result<()> {
-    let git = ctx.git;
-    let mut refs = vec![format!(
-        "refs/heads/{0}:refs/heads/{0}",
-        ctx.cfg.records_branch
-    )];
-    for p in proposals::load_all(&ctx.records)? {
-        if p.status.is_open() && git.ref_oid(&p.branch)?.is_some() {
-            refs.push(format!("refs/heads/{0}:refs/heads/{0}", p.branch));
-        }
-    }
-    let mut args = vec!["push", "--porcelain", remote];
-    args.extend(refs.iter().map(String::as_str));
-    git.run_git(&args)?;
-    // Tags of deploys and rollbacks travel too (never forced).
-    let _ = git.run_git(&["push", remote, "refs/tags/improve/*:refs/tags/improve/*"]);
-    Ok(())
 }

@@ -78,6 +78,10 @@ pub struct Report {
     /// mid-operation, ...): nothing written, retried; the cycle exits 1.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub refused: Vec<String>,
+    /// What failed and makes the cycle exit 1 once everything is on record: a push
+    /// the remote refused, a deploy branch diverged from its remote.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -126,13 +130,16 @@ impl Report {
             notes: r.notes.clone(),
             deferred: r.deferred.clone(),
             refused: vec![],
+            errors: vec![],
         }
     }
 
     /// The process's exit code for this report: 1 when git or the host refused a
-    /// deploy (a human must look: a lock, a rebase, another worktree), else 0.
+    /// deploy (a human must look: a lock, a rebase, another worktree) or something
+    /// failed once everything was on record (a push the remote refused, a deploy
+    /// branch diverged from its remote), else 0.
     pub fn exit_code(&self) -> i32 {
-        if self.refused.is_empty() {
+        if self.refused.is_empty() && self.errors.is_empty() {
             crate::error::exit::OK
         } else {
             crate::error::exit::FAILURE

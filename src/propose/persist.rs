@@ -25,11 +25,14 @@ pub fn persist(
 ) -> Result<()> {
     let body = render::pr_body(&d.proposal);
     // The body is the PR description, with log text in it: no line of it may read as
-    // a trailer (`Improve-Tier: auto`) of the commit a human may merge.
+    // a trailer (`Improve-Tier: auto`) of the commit a human may merge. The one
+    // trailer names the proposal wherever its change lands: a forge's squash message
+    // keeps it, so the merge is recognised even when the diff was touched.
     let msg = format!(
-        "{}\n\n{}",
+        "{}\n\n{}\n\nImprove-Proposal: {}\n",
         sanitize::commit_subject(&d.proposal.title),
-        sanitize::commit_body(&body)
+        sanitize::commit_body(body.trim_end()),
+        d.proposal.id
     );
     let oid = git.commit_changes(Some(deploy_tip), &d.files, &msg, now)?;
     d.proposal.branch_commit = oid.to_string();

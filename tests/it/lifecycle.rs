@@ -12,14 +12,11 @@ fn audit_ok(env: &Env, now: &str) {
 }
 
 fn status_of(env: &Env, id: &str) -> String {
-    env.record_yaml(&format!("proposals/{id}/proposal.yaml"))["status"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    env.status_of(id)
 }
 
 fn deployment(env: &Env, id: &str) -> serde_yaml::Value {
-    env.record_yaml(&format!("deployments/{id}.yaml"))
+    env.deployment(id)
 }
 
 fn message(env: &Env, rev: &str) -> String {

@@ -8,6 +8,7 @@ mod cycle;
 mod demo;
 mod fake_forge;
 mod forge;
+mod forge_flow;
 mod health;
 mod host;
 mod hostile;

@@ -481,39 +481,30 @@ fn never_deploys_onto_a_diverged_branch_and_a_failed_push_is_retried() {
         pinned_env(&mut c, "2026-01-05T00:00:00Z");
         assert!(c.status().unwrap().success());
     }
-    env.git(&["fetch", "-q", "origin"]);
+    // And a human committed on the server's checkout: the branches have diverged.
+    env.write("LOCAL.md", "local\n");
+    env.git(&["add", "LOCAL.md"]);
+    env.git(&["commit", "-qm", "a local change"]);
     faulty(&env, 12, h(1), "a");
     let main = env.rev("main");
-    // Only behind (no local commits): said as such, never "diverged".
-    let (r, err) = refused_cycle(&env, &at(2));
-    let lines = lifecycle_lines(&r);
-    assert!(lines.contains("1 commit behind"), "{r:#}");
-    assert!(
-        !lines.contains("diverged") && !err.contains("diverged"),
-        "{err}"
-    );
-    assert!(err.contains("git merge --ff-only origin/main"), "{err}");
+    let out = env
+        .improve(&at(2))
+        .args(["cycle", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(lifecycle_lines(&r).contains("diverged"), "{r:#}");
     assert_eq!(env.rev("main"), main);
-    // A local commit on top: now it has diverged, and says so.
-    env.write("LOCAL.md", "x\n");
-    env.git(&["add", "LOCAL.md"]);
-    env.git(&["commit", "-qm", "local"]);
-    let (r, _) = refused_cycle(&env, &at(3));
-    assert!(
-        lifecycle_lines(&r).contains("diverged (1 ahead, 1 behind)"),
-        "{r:#}"
-    );
-    // A push to a remote that is gone is reported, and retried next cycle.
+    // A push to a remote that is gone is an error (exit 1), retried next cycle.
     let out = env
         .improve(&at(4))
         .args(["cycle", "--json", "--push", "nowhere"])
         .output()
         .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(
-        r["notes"].to_string().contains("push to nowhere failed"),
-        "{r:#}"
-    );
+    assert!(r["errors"].to_string().contains("to nowhere"), "{r:#}");
 }
 
 #[test]

@@ -204,14 +204,32 @@ impl Env {
             .args(["cycle", "--json"])
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "cycle failed: {}\n{}",
-            String::from_utf8_lossy(&out.stderr),
-            String::from_utf8_lossy(&out.stdout)
-        );
-        serde_json::from_slice(&out.stdout).expect("cycle --json prints JSON")
+        report_of(&out)
     }
+
+    /// A proposal's status on record.
+    pub fn status_of(&self, id: &str) -> String {
+        self.record_yaml(&format!("proposals/{id}/proposal.yaml"))["status"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// A deployment's record.
+    pub fn deployment(&self, id: &str) -> serde_yaml::Value {
+        self.record_yaml(&format!("deployments/{id}.yaml"))
+    }
+}
+
+/// The report of a `cycle --json` that must have succeeded.
+pub fn report_of(out: &std::process::Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "cycle failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    serde_json::from_slice(&out.stdout).expect("cycle --json prints JSON")
 }
 
 /// Parameters of one simulated exploration.
