@@ -69,9 +69,18 @@ fn step(ctx: &mut Ctx, p: &mut Proposal, inputs: &Inputs) -> Result<Option<Strin
             let step = experiment::advance(ctx, p, inputs.obs)?;
             finish_validation(ctx, p, step)
         }
-        Status::AwaitingApproval => approve::escalate_if_due(ctx, p),
+        Status::AwaitingApproval => match validate::retry_environment(ctx, p)? {
+            // Its last validation could not run; now it could.
+            Some(step) => finish_validation(ctx, p, step),
+            None => approve::escalate_if_due(ctx, p),
+        },
         Status::Approved => {
-            let baseline = samples::window(inputs.obs);
+            // A quiet window has no samples: the one before it is the baseline then
+            // (an empty baseline would leave the monitor nothing to compare).
+            let mut baseline = samples::window(inputs.obs);
+            if baseline.is_empty() {
+                baseline = inputs.before.clone();
+            }
             deployer::deploy_approved(ctx, p, baseline, inputs.audit_ok).map(Some)
         }
         _ => Ok(None),

@@ -85,6 +85,7 @@ pub fn adopt(
         rollback_tag: None,
         reason: Some(format!("merged by {by}")),
         ended_at: None,
+        effect: None,
     };
     git.tag(&d.backup_tag, parent)?;
     git.tag(&d.deploy_tag, landed)?;

@@ -200,6 +200,7 @@ pub fn deploy(
         rollback_tag: None,
         reason: None,
         ended_at: None,
+        effect: None,
     };
     // 1. Intent.
     let mut tx = ctx.tx();

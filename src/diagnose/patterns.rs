@@ -1,6 +1,8 @@
 //! Pattern detection: recurring anomalies from this window, drift and correlations over
-//! the metrics history, threshold breaches from health. A single occurrence is never a
-//! pattern, and a pattern whose metric is healthy is recorded but not acted on.
+//! the metrics history, threshold breaches from health, and guarded metrics that sit on
+//! the bad side of their healthy level (flat or not, as the system's doctor judges them).
+//! A single occurrence is never a pattern, and a pattern whose metric is healthy is
+//! recorded but not acted on.
 
 use super::{detect, Pattern, PatternKind};
 use crate::config::{Config, Direction};
@@ -112,6 +114,7 @@ pub fn detect(obs: &Observation, history: &History, cfg: &Config) -> Vec<Pattern
     drift(history, cfg, &mut out);
     correlations(history, cfg, &mut out);
     breaches(obs, &mut out);
+    levels(obs, cfg, &mut out);
     out
 }
 
@@ -370,6 +373,85 @@ fn breaches(obs: &Observation, out: &mut Vec<Pattern>) {
             worst,
             Urgency::of_ratio(worst).as_str()
         );
+        out.push(p);
+    }
+}
+
+/// Guarded metrics whose window value is on the bad side of their healthy level, over
+/// at least `pattern_threshold` measured units (explorations): a problem even when it
+/// does not drift. `error` says when the doctor would call it an error.
+fn levels(obs: &Observation, cfg: &Config, out: &mut Vec<Pattern>) {
+    for m in &cfg.metrics {
+        let (Some(healthy), Some(&value)) = (m.healthy, obs.metrics.get(&m.name)) else {
+            continue;
+        };
+        let Some(gap) = unhealthiness(cfg, &m.name, value).filter(|g| *g > 0.0) else {
+            continue;
+        };
+        let units: Vec<f64> = obs
+            .samples
+            .values()
+            .filter_map(|per| per.get(&m.name))
+            .flatten()
+            .copied()
+            .filter(|v| v.is_finite())
+            .collect();
+        let n = units.len() as u64;
+        if n < cfg.triggers.pattern_threshold.max(2) {
+            continue; // one exploration is never a pattern
+        }
+        let bad = |v: f64| match m.direction {
+            Direction::Higher => v < healthy,
+            Direction::Lower => v > healthy,
+        };
+        let below = units.iter().filter(|v| bad(**v)).count();
+        let error = m.error.is_some_and(|e| match m.direction {
+            Direction::Higher => value < e,
+            Direction::Lower => value >= e,
+        });
+        let side = match m.direction {
+            Direction::Higher => "below",
+            Direction::Lower => "above",
+        };
+        let level = match (error, m.error) {
+            (true, Some(e)) => format!("; the doctor's ERROR level is {side} {e}"),
+            (false, Some(e)) => format!("; a WARNING (the doctor's ERROR level is {side} {e})"),
+            _ => String::new(),
+        };
+        let mut p = base(PatternKind::UnhealthyLevel, &m.name);
+        p.occurrences = n;
+        p.severity = 1.0 + gap * 10.0;
+        p.impact = gap;
+        p.actionable = true;
+        p.stats = json!({
+            "value": value, "healthy": healthy, "error_level": m.error, "error": error,
+            "units": n, "units_on_bad_side": below, "direction": m.direction,
+        });
+        p.why = format!(
+            "{} is {value:.3} over {n} explorations, {side} its healthy level {healthy} ({below} of {n} explorations {side} it){level}",
+            m.name
+        );
+        p.evidence = vec![crate::observe::Evidence {
+            file: "traversal logs (this window)".into(),
+            line: 0,
+            ts: obs.last_ts.clone(),
+            value: Some(value),
+            detail: format!(
+                "{} = {value:.3}, mean over {n} explorations from {} to {}; healthy {side} {healthy}",
+                m.name,
+                obs.first_ts.as_deref().unwrap_or("?"),
+                obs.last_ts.as_deref().unwrap_or("?")
+            ),
+        }];
+        p.features = vec![
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            p.severity.min(10.0) / 10.0,
+            (n as f64).ln_1p() / 10.0,
+            if error { 1.0 } else { 0.0 },
+        ];
         out.push(p);
     }
 }

@@ -1,7 +1,8 @@
 //! The pattern library (`patterns/library.json`): which patterns were seen, how they
-//! were diagnosed, which fixes were tried and how each turned out. Proven fixes are
-//! proposed first, failed ones never again for the same pattern, and a pattern that
-//! comes back after a fix escalates one layer deeper.
+//! were diagnosed, which fixes were tried and how each turned out. Proven fixes (stable
+//! and measured effective) are proposed first; failed, rolled-back and ineffective ones
+//! never again for the same pattern; a pattern that comes back after a fix escalates one
+//! layer deeper.
 
 use super::proposals::Proposal;
 use crate::diagnose::{Layer, Pattern, PatternKind};
@@ -47,10 +48,33 @@ pub struct Diagnosis {
 pub enum Outcome {
     Pending,
     Deployed,
+    /// Watched without degradation, and its pattern's metric moved toward healthy.
     Stable,
+    /// Watched without degradation, but too little data said whether it worked.
+    Unproven,
+    /// Watched without degradation, but the pattern went on and its metric did not
+    /// move toward healthy: not a fix. Never proposed again for the pattern.
+    Ineffective,
     RolledBack,
     Failed,
     Rejected,
+}
+
+impl Outcome {
+    /// The fix was deployed and watched to the end without harm (whatever its effect).
+    pub fn held(self) -> bool {
+        matches!(
+            self,
+            Outcome::Stable | Outcome::Unproven | Outcome::Ineffective
+        )
+    }
+    /// The fix did not work for the pattern: not proposed for it again.
+    pub fn did_not_work(self) -> bool {
+        matches!(
+            self,
+            Outcome::RolledBack | Outcome::Failed | Outcome::Ineffective
+        )
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -161,9 +185,15 @@ impl Library {
             .any(|f| f.outcome == Outcome::Stable)
     }
 
+    /// A fix that failed, was rolled back or had no effect for this pattern.
     pub fn failed_fix(&self, sig: &str, file: &str, name: &str) -> bool {
         self.fixes_for(sig, file, name)
-            .any(|f| matches!(f.outcome, Outcome::RolledBack | Outcome::Failed))
+            .any(|f| f.outcome.did_not_work())
+    }
+
+    /// How the fix of `file`/`name` for this pattern turned out last, if it was tried.
+    pub fn fix_outcome(&self, sig: &str, file: &str, name: &str) -> Option<Outcome> {
+        self.fixes_for(sig, file, name).last().map(|f| f.outcome)
     }
 
     /// The layer the last deployed fix of this pattern was made at, if the pattern
@@ -176,7 +206,12 @@ impl Library {
         k.fixes
             .iter()
             .rev()
-            .find(|f| matches!(f.outcome, Outcome::Stable | Outcome::Deployed))
+            .find(|f| {
+                matches!(
+                    f.outcome,
+                    Outcome::Stable | Outcome::Unproven | Outcome::Deployed
+                )
+            })
             .and_then(|f| f.layer)
     }
 
@@ -187,10 +222,9 @@ impl Library {
             let Some(k) = self.get_mut(&p.signature()) else {
                 continue;
             };
-            let fixed = k
-                .fixes
-                .iter()
-                .any(|f| f.outcome == Outcome::Stable && f.updated.as_str() < now);
+            let fixed = k.fixes.iter().any(|f| {
+                matches!(f.outcome, Outcome::Stable | Outcome::Unproven) && f.updated.as_str() < now
+            });
             let in_flight = k
                 .fixes
                 .iter()

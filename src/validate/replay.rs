@@ -19,7 +19,15 @@ pub fn unit_test(git: &Git, cfg: &Config, commit: Oid) -> Result<Option<RunRecor
     let dir = tempfile::tempdir().context("creating a temporary worktree")?;
     git.export_tree(commit, dir.path())?;
     let timeout = duration(cfg, &cfg.validation.test_timeout);
-    command::run(&cfg.validation.test_command, dir.path(), &[], None, timeout).map(Some)
+    // A command that cannot start is a record (an environment failure), not an error.
+    command::run_limited(
+        &cfg.validation.test_command,
+        dir.path(),
+        &[],
+        None,
+        command::Limits::timeout(timeout),
+    )
+    .map(Some)
 }
 
 pub struct Shadow {
@@ -40,12 +48,12 @@ pub fn shadow(git: &Git, cfg: &Config, base: Oid, candidate: Oid) -> Result<Opti
     let one = |commit: Oid| -> Result<(RunRecord, BTreeMap<String, f64>)> {
         let dir = tempfile::tempdir()?;
         git.export_tree(commit, dir.path())?;
-        let r = command::run(
+        let r = command::run_limited(
             &cfg.validation.replay_command,
             dir.path(),
             &[("IMPROVE_REPLAY_INPUTS", inputs.clone())],
             None,
-            timeout,
+            command::Limits::timeout(timeout),
         )?;
         let metrics = parse_metrics(&r.stdout);
         Ok((r, metrics))
