@@ -8,6 +8,9 @@ pub mod attribute;
 pub mod detect;
 pub mod patterns;
 
+#[cfg(test)]
+mod tests;
+
 use crate::observe::Evidence;
 use serde::{Deserialize, Serialize};
 

@@ -273,13 +273,13 @@ fn formula_change(pat: &Pattern, cand: &Candidate, ctx: &Inputs, id: &str) -> Re
                     name: constant.clone(),
                     min: Some(1.0),
                     max: Some(MAX_EXPONENT),
-                    max_step: cand.step.unwrap_or(0.33).abs().max(0.01),
+                    max_step: cand.step.unwrap_or(0.5).abs().max(0.01),
                     direction: None,
                 });
             let tune_cand = Candidate {
                 kind: ProposalType::ConstantTune,
                 direction: Some("increase".into()),
-                step: Some(cand.step.unwrap_or(0.33)),
+                step: Some(cand.step.unwrap_or(0.5)),
                 ..cand.clone()
             };
             let target = cand.key();

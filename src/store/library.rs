@@ -285,3 +285,73 @@ impl Library {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn known(fixes: Vec<(Outcome, &str)>) -> Library {
+        Library {
+            patterns: vec![KnownPattern {
+                signature: "unhealthy_level:semantic_quality".into(),
+                kind: PatternKind::UnhealthyLevel,
+                subject: "semantic_quality".into(),
+                features: vec![],
+                first_seen: "t0".into(),
+                last_seen: "t0".into(),
+                cycles_seen: 1,
+                recurrences: 0,
+                diagnoses: vec![],
+                fixes: fixes
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (outcome, name))| Fix {
+                        proposal: format!("P-{i}"),
+                        kind: "constant_tune".into(),
+                        file: "runtime/physics/subentity.py".into(),
+                        name: name.into(),
+                        layer: Some(Layer::Physics),
+                        outcome,
+                        updated: "t1".into(),
+                    })
+                    .collect(),
+            }],
+        }
+    }
+
+    #[test]
+    fn only_an_effective_stable_fix_is_proven_and_an_ineffective_one_is_not_tried_again() {
+        let sig = "unhealthy_level:semantic_quality";
+        let f = "runtime/physics/subentity.py";
+        for (outcome, proven, failed) in [
+            (Outcome::Stable, true, false),
+            (Outcome::Unproven, false, false),
+            (Outcome::Ineffective, false, true),
+            (Outcome::RolledBack, false, true),
+            (Outcome::Failed, false, true),
+            (Outcome::Deployed, false, false),
+        ] {
+            let lib = known(vec![(outcome, "INTENTION_WEIGHT")]);
+            assert_eq!(
+                lib.proven_fix(sig, f, "INTENTION_WEIGHT"),
+                proven,
+                "{outcome:?}"
+            );
+            assert_eq!(
+                lib.failed_fix(sig, f, "INTENTION_WEIGHT"),
+                failed,
+                "{outcome:?}"
+            );
+            assert!(!lib.failed_fix(sig, f, "OTHER"));
+        }
+        let lib = known(vec![(Outcome::Ineffective, "INTENTION_WEIGHT")]);
+        assert_eq!(
+            lib.fix_outcome(sig, f, "INTENTION_WEIGHT"),
+            Some(Outcome::Ineffective)
+        );
+        // An unproven fix still escalates the pattern when it comes back.
+        let mut lib = known(vec![(Outcome::Unproven, "INTENTION_WEIGHT")]);
+        lib.patterns[0].recurrences = 1;
+        assert_eq!(lib.escalation_floor(sig), Some(Layer::Physics));
+    }
+}

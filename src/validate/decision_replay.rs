@@ -226,17 +226,22 @@ pub fn replay_decisions_from<P: AsRef<Path>>(
 /// or a tune of one) raises that factor of the link score from its old value (1.0 when
 /// the constant is new) to its new one. None for any other proposal.
 pub fn declared(p: &crate::store::proposals::Proposal) -> Option<(Formula, Formula)> {
-    let factor = p
-        .target
-        .name
-        .strip_suffix("_EXPONENT")?
-        .to_ascii_lowercase();
+    declared_by(
+        &p.target.name,
+        p.change.old_value.as_deref(),
+        p.change.new_value.as_deref(),
+    )
+}
+
+/// `declared` from a target's name and its old and new values.
+pub fn declared_by(name: &str, old: Option<&str>, new: Option<&str>) -> Option<(Formula, Formula)> {
+    let factor = name.strip_suffix("_EXPONENT")?.to_ascii_lowercase();
     if !LINK_SCORE_FACTORS.contains(&factor.as_str()) {
         return None;
     }
-    let number = |v: &Option<String>| v.as_deref().and_then(|s| s.trim().parse::<f64>().ok());
-    let new = number(&p.change.new_value)?;
-    let old = number(&p.change.old_value).unwrap_or(1.0);
+    let number = |v: Option<&str>| v.and_then(|s| s.trim().parse::<f64>().ok());
+    let new = number(new)?;
+    let old = number(old).unwrap_or(1.0);
     Some((
         Formula::with_exponent(&factor, old),
         Formula::with_exponent(&factor, new),

@@ -341,6 +341,17 @@ fn replay_formula(
                 r.files, r.decisions, r.skipped
             )),
         )
+    } else if r.logged_scores > 0
+        && (r.logged_score_mismatches as f64)
+            > (1.0 - decision_replay::MIN_REPRODUCTION) * r.logged_scores as f64
+    {
+        (
+            Outcome::Inconclusive,
+            Some(format!(
+                "decision replay: {} of {} logged scores are not {} of their logged factors: the logs were scored some other way",
+                r.logged_score_mismatches, r.logged_scores, r.baseline_formula
+            )),
+        )
     } else if r.logs_consistent == Some(false) {
         (
             Outcome::Inconclusive,

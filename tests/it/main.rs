@@ -12,6 +12,8 @@ mod host;
 mod hostile;
 mod layout;
 mod lifecycle;
+mod mind;
+mod mind_fixture;
 mod records;
 mod reliability;
 mod report;

@@ -97,8 +97,8 @@ impl Env {
         env
     }
 
-    /// The target repository without improve's config.
-    pub fn bare_target() -> Env {
+    /// An empty git repository on `main`, no commit yet.
+    pub fn empty() -> Env {
         let dir = tempfile::tempdir().expect("tempdir");
         let base = dir.path().to_path_buf();
         let repo = base.join("system");
@@ -109,6 +109,12 @@ impl Env {
             base,
         };
         env.git(&["init", "-q", "-b", "main"]);
+        env
+    }
+
+    /// The target repository without improve's config.
+    pub fn bare_target() -> Env {
+        let env = Env::empty();
         env.write("runtime/physics/constants.py", CONSTANTS_PY);
         env.write("runtime/physics/subentity.py", SUBENTITY_PY);
         env.write(
