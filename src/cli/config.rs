@@ -6,7 +6,6 @@ use anyhow::{Context, Result};
 use improve::config::{Config, CONFIG_PATH};
 use improve::error::exit;
 use improve::propose::targets::{self, Named};
-use improve::propose::template::Templates;
 use std::path::PathBuf;
 
 /// Check improve's configuration.
@@ -70,33 +69,15 @@ fn check(app: &App, args: CheckArgs) -> Result<i32> {
         }
         Err(e) => return Err(e),
     };
-    let (templates, tname, ttext) = Templates::source_for_repo(&git, &cfg)?;
-    let tip = git
-        .ref_oid(&cfg.deploy_branch)?
-        .or(git.ref_oid("HEAD").ok().flatten());
-    let read = |path: &str| -> Result<Option<String>> {
-        let Some(tip) = tip else { return Ok(None) };
-        Ok(git
-            .read_file(tip, path)?
-            .map(|b| String::from_utf8_lossy(&b).into_owned()))
-    };
-    let report = targets::check(
-        &read,
+    let checked = targets::check_against(
+        &git,
         &cfg,
         Named {
             name: &label,
             text: &text,
         },
-        &templates,
-        Named {
-            name: &tname,
-            text: &ttext,
-        },
-    );
-    let tree = match tip {
-        Some(t) => format!("{} ({})", cfg.deploy_branch, &t.to_string()[..12]),
-        None => format!("{} (no commits)", cfg.deploy_branch),
-    };
+    )?;
+    let (report, tree, tname) = (checked.report, checked.tree, checked.templates);
     let code = if report.unresolved.is_empty() {
         exit::OK
     } else {

@@ -168,7 +168,9 @@ impl Effect {
                 .unwrap_or_default();
             (
                 Verdict::Ineffective,
-                format!("did not move toward healthy (p >= {alpha}){level}: the pattern goes on"),
+                format!(
+                    "did not move toward healthy (p >= {alpha:.2}){level}: the pattern goes on"
+                ),
             )
         };
         self.verdict = Some(verdict);

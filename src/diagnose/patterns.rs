@@ -140,6 +140,25 @@ fn base(kind: PatternKind, subject: &str) -> Pattern {
     }
 }
 
+/// Features for similarity search in the library: the kind (one slot each; none for an
+/// unhealthy level), how strong, how many (log scale) and whether severe.
+fn features(kind: PatternKind, strength: f64, n: u64, severe: bool) -> Vec<f64> {
+    let slot = match kind {
+        PatternKind::RecurringAnomaly => Some(0),
+        PatternKind::MetricDrift => Some(1),
+        PatternKind::Correlation => Some(2),
+        PatternKind::ThresholdBreach => Some(3),
+        PatternKind::UnhealthyLevel => None,
+    };
+    let mut f: Vec<f64> = (0..4).map(|i| f64::from(slot == Some(i))).collect();
+    f.extend([
+        strength,
+        (n as f64).ln_1p() / 10.0,
+        f64::from(u8::from(severe)),
+    ]);
+    f
+}
+
 fn total_steps(obs: &Observation) -> f64 {
     let steps = obs.metrics.get("steps").copied().unwrap_or(0.0)
         * obs.metrics.get("exploration_count").copied().unwrap_or(0.0);
@@ -185,15 +204,7 @@ fn recurring(obs: &Observation, cfg: &Config, out: &mut Vec<Pattern>) {
             "explorations": stat.explorations,
             "context": stat.context,
         });
-        p.features = vec![
-            1.0,
-            0.0,
-            0.0,
-            0.0,
-            (p.severity).min(10.0) / 10.0,
-            (stat.count as f64).ln_1p() / 10.0,
-            if severe { 1.0 } else { 0.0 },
-        ];
+        p.features = features(p.kind, p.severity.min(10.0) / 10.0, stat.count, severe);
         if p.severity < 1.0 {
             p.why = format!(
                 "{} occurrences at a weighted rate of {:.3} per step, under the noise line {:.3}: not a problem to fix",
@@ -256,15 +267,7 @@ fn drift(history: &History, cfg: &Config, out: &mut Vec<Pattern>) {
                 detail: format!("{metric} now"),
             },
         ];
-        p.features = vec![
-            0.0,
-            1.0,
-            0.0,
-            0.0,
-            p.severity.min(10.0) / 10.0,
-            (d.n as f64).ln_1p() / 10.0,
-            0.0,
-        ];
+        p.features = features(p.kind, p.severity.min(10.0) / 10.0, d.n as u64, false);
         let current = values.last().copied().unwrap_or(0.0);
         let unhealthy = unhealthiness(cfg, metric, current);
         p.impact = unhealthy.unwrap_or(d.relative_trend.abs());
@@ -311,15 +314,7 @@ fn correlations(history: &History, cfg: &Config, out: &mut Vec<Pattern>) {
         p.occurrences = c.n as u64;
         p.severity = c.r.abs() / cfg.triggers.correlation_threshold.max(1e-9);
         p.stats = json!({"r": c.r, "p": c.p, "n": c.n});
-        p.features = vec![
-            0.0,
-            0.0,
-            1.0,
-            0.0,
-            c.r.abs(),
-            (c.n as f64).ln_1p() / 10.0,
-            0.0,
-        ];
+        p.features = features(p.kind, c.r.abs(), c.n as u64, false);
         p.why = format!(
             "{} and {} move together (r={:+.2}, p={:.3}, {} cycles): a lead for diagnosis, not a cause",
             c.a, c.b, c.r, c.p, c.n
@@ -358,15 +353,7 @@ fn breaches(obs: &Observation, out: &mut Vec<Pattern>) {
         p.actionable = true;
         p.stats = json!({"worst_ratio": worst, "urgency": Urgency::of_ratio(worst).as_str()});
         p.evidence = list.iter().take(20).map(|b| b.evidence.clone()).collect();
-        p.features = vec![
-            0.0,
-            0.0,
-            0.0,
-            1.0,
-            worst.min(10.0) / 10.0,
-            (list.len() as f64).ln_1p() / 10.0,
-            0.0,
-        ];
+        p.features = features(p.kind, worst.min(10.0) / 10.0, list.len() as u64, false);
         p.why = format!(
             "{metric} crossed its threshold {} times (worst {:.2}x the threshold, urgency {})",
             list.len(),
@@ -443,15 +430,7 @@ fn levels(obs: &Observation, cfg: &Config, out: &mut Vec<Pattern>) {
                 obs.last_ts.as_deref().unwrap_or("?")
             ),
         }];
-        p.features = vec![
-            0.0,
-            0.0,
-            0.0,
-            0.0,
-            p.severity.min(10.0) / 10.0,
-            (n as f64).ln_1p() / 10.0,
-            if error { 1.0 } else { 0.0 },
-        ];
+        p.features = features(p.kind, p.severity.min(10.0) / 10.0, n, error);
         out.push(p);
     }
 }

@@ -4,7 +4,7 @@
 //! for a formula, a function for a document). Each one that does not is reported with
 //! the file and line of the config or template that names it.
 
-use super::change::direction_of;
+use super::change::{archived, direction_of};
 use super::edit::{self, Format};
 use super::formula;
 use super::locate;
@@ -105,6 +105,50 @@ pub fn check(
     report
 }
 
+/// A check of a repository: what was checked and against what.
+#[derive(Debug, Clone, Serialize)]
+pub struct Checked {
+    pub report: Report,
+    /// The deploy branch and its commit (`main (2ec67fb617e1)`).
+    pub tree: String,
+    /// Where the templates came from.
+    pub templates: String,
+}
+
+/// `check` of `cfg` (read from `config`) with the repository's templates, against its
+/// deploy branch (HEAD when the branch does not exist yet).
+pub fn check_against(git: &Git, cfg: &Config, config: Named) -> Result<Checked> {
+    let (templates, tname, ttext) = Templates::source_for_repo(git, cfg)?;
+    let tip = git
+        .ref_oid(&cfg.deploy_branch)?
+        .or(git.ref_oid("HEAD").ok().flatten());
+    let read = |path: &str| -> Result<Option<String>> {
+        let Some(tip) = tip else { return Ok(None) };
+        Ok(git
+            .read_file(tip, path)?
+            .map(|b| String::from_utf8_lossy(&b).into_owned()))
+    };
+    let report = check(
+        &read,
+        cfg,
+        config,
+        &templates,
+        Named {
+            name: &tname,
+            text: &ttext,
+        },
+    );
+    let tree = match tip {
+        Some(t) => format!("{} ({})", cfg.deploy_branch, &t.to_string()[..12]),
+        None => format!("{} (no commits)", cfg.deploy_branch),
+    };
+    Ok(Checked {
+        report,
+        tree,
+        templates: tname,
+    })
+}
+
 /// `check` for a repository: its config (as committed on the deploy branch, else the
 /// working tree's file, else the built-in one) and templates, against its deploy branch.
 pub fn check_repo(git: &Git, cfg: &Config) -> Result<Report> {
@@ -116,34 +160,16 @@ pub fn check_repo(git: &Git, cfg: &Config) -> Result<Report> {
     } else {
         ("<built-in config>".to_string(), DEFAULT_CONFIG.to_string())
     };
-    let (templates, tname, ttext) = Templates::source_for_repo(git, cfg)?;
-    let tip = git
-        .ref_oid(&cfg.deploy_branch)?
-        .or(git.ref_oid("HEAD").ok().flatten());
-    let read = |path: &str| -> Result<Option<String>> {
-        let Some(tip) = tip else { return Ok(None) };
-        Ok(git
-            .read_file(tip, path)?
-            .map(|b| String::from_utf8_lossy(&b).into_owned()))
+    let named = Named {
+        name: &name,
+        text: &text,
     };
-    Ok(check(
-        &read,
-        cfg,
-        Named {
-            name: &name,
-            text: &text,
-        },
-        &templates,
-        Named {
-            name: &tname,
-            text: &ttext,
-        },
-    ))
+    Ok(check_against(git, cfg, named)?.report)
 }
 
 /// The file's text when it is a place a proposal may change, else why not.
 fn place(read: Read, allowed: &globset::GlobSet, file: &str) -> Result<String, String> {
-    if file.split('/').any(|c| c == "archive") {
+    if archived(file) {
         return Err(format!(
             "{file} is archived code: nothing runs it, so tuning it changes nothing"
         ));

@@ -18,7 +18,7 @@ const PYTEST_EXITS: [(i32, &str); 4] = [
 ];
 
 /// Output lines that mean the test run could not get going, and what each says.
-const SIGNS: [(&str, &str); 10] = [
+const SIGNS: [(&str, &str); 11] = [
     ("ERROR collecting", "test collection failed"),
     ("errors during collection", "test collection failed"),
     (
@@ -26,6 +26,10 @@ const SIGNS: [(&str, &str); 10] = [
         "a module the tests import is missing",
     ),
     ("ImportError", "an import failed"),
+    (
+        "No module named",
+        "a module the command needs is not installed",
+    ),
     (
         "ConnectionRefusedError",
         "a service the tests need is not running",
@@ -77,23 +81,50 @@ pub fn could_not_run(r: &RunRecord) -> Option<String> {
         Outcome::Passed | Outcome::TimedOut => return None,
         Outcome::Failed => {}
     }
+    let what = cause(r)?;
+    let exit = r.exit_code?;
+    if is_pytest(r) && PYTEST_EXITS.iter().any(|(code, _)| *code == exit) {
+        return Some(format!("`{cmd}`: {what}{}", quoted(r, None)));
+    }
+    let needle = SIGNS
+        .iter()
+        .find(|(n, w)| *w == what && r.output_tail.contains(n))
+        .map(|(n, _)| *n);
+    Some(format!(
+        "`{cmd}` exited {exit}: {what}{}",
+        quoted(r, needle)
+    ))
+}
+
+/// What kept a failed run from saying anything about the change, in a few words (the
+/// same words for the same cause, whatever the output's details): None for a failure
+/// that may be the change's.
+pub fn cause(r: &RunRecord) -> Option<&'static str> {
+    if r.outcome() != Outcome::Failed {
+        return None;
+    }
     let exit = r.exit_code?;
     if is_pytest(r) {
         if let Some((_, what)) = PYTEST_EXITS.iter().find(|(code, _)| *code == exit) {
-            return Some(format!("`{cmd}`: {what}{}", quoted(r, None)));
+            return Some(what);
         }
     }
     SIGNS
         .iter()
         .find(|(needle, _)| r.output_tail.contains(needle))
-        .map(|(needle, what)| format!("`{cmd}` exited {exit}: {what}{}", quoted(r, Some(needle))))
+        .map(|(_, what)| *what)
 }
 
-/// The output line with `needle` (or the last line), shortened.
+/// The output line with `needle` (or pytest's first error line, or the last line),
+/// shortened.
 fn quoted(r: &RunRecord, needle: Option<&str>) -> String {
+    let lines = || r.output_tail.lines();
     let line = match needle {
-        Some(n) => r.output_tail.lines().find(|l| l.contains(n)),
-        None => r.output_tail.lines().rev().find(|l| !l.trim().is_empty()),
+        Some(n) => lines().find(|l| l.contains(n)),
+        None => lines()
+            .find(|l| l.starts_with("E ") && l.contains("Error"))
+            .or_else(|| lines().find(|l| l.starts_with("ERROR")))
+            .or_else(|| lines().rev().find(|l| !l.trim().is_empty())),
     };
     match line {
         Some(l) => {

@@ -7,7 +7,7 @@
 //! tries again while the proposal waits.
 
 use super::decision_replay::{self, DecisionReplayReport};
-use super::environment::could_not_run;
+use super::environment::{cause, could_not_run};
 use super::experiment::{self, ExperimentMode};
 use super::judge::{JudgeParams, Verdict};
 use super::{replay, Outcome, Step, Validation};
@@ -173,17 +173,23 @@ fn judge_failure(r: &RunRecord, baseline: Option<&RunRecord>) -> Piece {
     }
     match baseline {
         Some(b) if b.ok() => (Outcome::Failed, None),
-        Some(b) => (
-            Outcome::Inconclusive,
-            Some(format!(
-                "{}; `{cmd}` fails on the baseline too ({}), so it says nothing about the change",
-                why.unwrap_or_else(|| format!("`{cmd}` failed")),
-                could_not_run(b).unwrap_or_else(|| match b.exit_code {
-                    Some(c) => format!("exit {c}"),
-                    None => "no exit code".into(),
-                })
-            )),
-        ),
+        Some(b) => {
+            let base_why = could_not_run(b);
+            let same = cause(b).is_some() && cause(b) == cause(r);
+            let base = match (same, base_why, b.exit_code) {
+                (true, _, _) => "the same way".to_string(),
+                (false, Some(w), _) => format!("too ({w})"),
+                (false, None, Some(c)) => format!("too (exit {c})"),
+                (false, None, None) => "too".to_string(),
+            };
+            (
+                Outcome::Inconclusive,
+                Some(format!(
+                    "{}; it fails on the baseline {base}, so it says nothing about the change",
+                    why.unwrap_or_else(|| format!("`{cmd}` failed"))
+                )),
+            )
+        }
         None => match why {
             Some(w) => (Outcome::Inconclusive, Some(w)),
             None => (Outcome::Failed, None),

@@ -187,6 +187,16 @@ pub const LOG_DIR: &str = "engine/data/logs/traversal";
 
 /// A mind-shaped repository with `improve init` done and the default config committed.
 pub fn mind() -> Env {
+    let env = mind_without_improve();
+    env.improve(crate::support::T0)
+        .args(["init", "--commit"])
+        .assert()
+        .success();
+    env
+}
+
+/// The mind-shaped system alone, committed on `main`.
+pub fn mind_without_improve() -> Env {
     let env = Env::empty();
     for (path, text) in [
         ("runtime/physics/subentity.py", SUBENTITY_PY),
@@ -223,10 +233,6 @@ pub fn mind() -> Env {
     }
     env.git(&["add", "-A"]);
     env.git(&["commit", "-qm", "a system in mind's layout"]);
-    env.improve(crate::support::T0)
-        .args(["init", "--commit"])
-        .assert()
-        .success();
     env
 }
 
