@@ -715,3 +715,36 @@ fn a_template_that_moves_a_time_limit_down_or_names_archived_code_is_refused_wit
     assert!(notes
         .contains("improvement-data/templates/proposals.yaml:4: candidates.timeout-physics[1]"));
 }
+
+#[test]
+fn a_skill_fix_lands_in_mind_skills_and_its_claude_copy() {
+    let env = mind();
+    // A repository's own template sends timeouts to the skill layer.
+    env.write(
+        "improvement-data/templates/proposals.yaml",
+        "candidates:\n  timeout-physics:\n    - {type: skill_improve, target: {file: .mind/skills/SKILL_Debug_Investigate_And_Fix_Issues_With_Evidence_First.md, name: Time limits}, risk: low, complexity: 1, metric: timeout_rate}\n",
+    );
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-qm", "our templates"]);
+    explorations(&env, 15, h(1), timeouts);
+    let r = env.cycle_json(&at(2));
+    let p = only_proposal(&r);
+    assert_eq!(p["type"], "skill_improve", "{r:#}");
+    let files = env.git(&["diff", "--name-only", "main", p["branch"].as_str().unwrap()]);
+    assert_eq!(
+        files.lines().collect::<Vec<_>>(),
+        [
+            ".claude/skills/SKILL_Debug_Investigate_And_Fix_Issues_With_Evidence_First.md",
+            ".mind/skills/SKILL_Debug_Investigate_And_Fix_Issues_With_Evidence_First.md",
+        ]
+    );
+    patch_applies(&env, "P-0001");
+    let skill = env.git(&[
+        "show",
+        &format!(
+            "{}:.mind/skills/SKILL_Debug_Investigate_And_Fix_Issues_With_Evidence_First.md",
+            p["branch"].as_str().unwrap()
+        ),
+    ]);
+    assert!(skill.contains("## Time limits"), "{skill}");
+}
