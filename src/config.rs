@@ -180,6 +180,9 @@ pub struct MetricCfg {
     /// is not a problem to fix.
     #[serde(default)]
     pub healthy: Option<f64>,
+    /// The doctor's error level: past it the metric is an error, not a warning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -203,6 +206,26 @@ pub struct TunableBound {
     /// Largest relative change of one tune (0.2 = 20%).
     #[serde(default = "d::max_step")]
     pub max_step: f64,
+    /// The only way a tune may move it (a timeout only goes up); either when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<TuneDirection>,
+}
+
+/// Which way a tune moves a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TuneDirection {
+    Increase,
+    Decrease,
+}
+
+impl TuneDirection {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TuneDirection::Increase => "increase",
+            TuneDirection::Decrease => "decrease",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -678,6 +701,25 @@ impl Config {
                 return Err(err(field, format!("must be between 0 and 1, got {v}")));
             }
         }
+        for (i, t) in self.tunables.iter().enumerate() {
+            let field = format!("tunables[{i}]");
+            let bad = match (t.min, t.max) {
+                (Some(lo), Some(hi)) if lo > hi => Some(format!("min {lo} is above max {hi}")),
+                _ if !(t.max_step.is_finite() && t.max_step > 0.0) => {
+                    Some(format!("max_step must be above 0, got {}", t.max_step))
+                }
+                _ => None,
+            };
+            if let Some(message) = bad {
+                return Err(Error::Config {
+                    file: file.to_path_buf(),
+                    line: line_of_item(text, "tunables", &t.name),
+                    field,
+                    message: format!("{} in {}: {message}", t.name, t.file),
+                }
+                .into());
+            }
+        }
         for p in &self.allowed_paths {
             if p.starts_with('/') || p.split('/').any(|c| c == "..") {
                 return Err(err(
@@ -757,6 +799,18 @@ pub fn line_of(text: &str, dotted: &str) -> usize {
     found
 }
 
+/// The line of the item of the top-level list `section` that mentions `needle` (a
+/// tunable's name, a glob), by text: `line_of` the section when no item does.
+pub fn line_of_item(text: &str, section: &str, needle: &str) -> usize {
+    let start = line_of(text, section);
+    text.lines()
+        .enumerate()
+        .skip(start)
+        .take_while(|(_, l)| l.is_empty() || l.starts_with([' ', '-', '#']))
+        .find(|(_, l)| l.contains(needle) && !l.trim_start().starts_with('#'))
+        .map_or(start, |(i, _)| i + 1)
+}
+
 fn field_of_serde_message(msg: &str) -> String {
     // serde_yaml says e.g. "approval: unknown field `foo`, expected ..." or
     // "unknown field `foo`"; take the dotted path before the first ": " if present.
@@ -813,6 +867,20 @@ mod tests {
         let text = "audit:\n  enabled: false\n";
         let e = Config::parse(text, Path::new("c.yaml")).unwrap_err();
         assert!(e.to_string().starts_with("c.yaml:2: audit.enabled"), "{e}");
+    }
+
+    #[test]
+    fn a_tunable_with_crossed_bounds_is_named_by_line() {
+        let text = "tunables:\n  - {file: a.py, name: A, min: 0.1, max: 0.9}\n  - {file: a.py, name: B, min: 2, max: 1}\n";
+        let e = Config::parse(text, Path::new("c.yaml")).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("c.yaml:3: tunables[1]: B in a.py: min 2 is above max 1"),
+            "{e}"
+        );
+        let text = "tunables:\n  - {file: a.py, name: T, direction: upward}\n";
+        let e = Config::parse(text, Path::new("c.yaml")).unwrap_err();
+        assert!(e.to_string().starts_with("c.yaml:2:"), "{e}");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 mod out;
 mod app;
 mod audit;
+mod config;
 mod cycle;
 mod decide;
 mod demo;
@@ -77,6 +78,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Init(init::Args),
+    Config(config::Args),
     Cycle(cycle::Args),
     Trigger(trigger::Args),
     Status(status::Args),
@@ -187,6 +189,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     };
     match cli.command {
         Command::Init(a) => init::run(&app, a),
+        Command::Config(a) => config::run(&app, a),
         Command::Cycle(a) => cycle::run(&app, a),
         Command::Trigger(a) => trigger::run(&app, a),
         Command::Status(a) => status::run(&app, a),

@@ -133,12 +133,21 @@ fn step(ctx: &mut Ctx, p: &mut Proposal, inputs: &Inputs) -> Result<Option<Stepp
             let step = experiment::advance(ctx, p, inputs.obs)?;
             finish_validation(ctx, p, step)
         }
-        Status::AwaitingApproval => Ok(approve::escalate_if_due(ctx, p)?.map(Into::into)),
+        Status::AwaitingApproval => match validate::retry_environment(ctx, p)? {
+            // Its last validation could not run; now it could.
+            Some(step) => finish_validation(ctx, p, step),
+            None => Ok(approve::escalate_if_due(ctx, p)?.map(Into::into)),
+        },
         Status::Approved if inputs.blocked.is_some() => {
             refuse(ctx, p, inputs.blocked.unwrap_or_default()).map(|l| Some(l.into()))
         }
         Status::Approved => {
-            let baseline = samples::window(inputs.obs);
+            // A quiet window has no samples: the one before it is the baseline then
+            // (an empty baseline would leave the monitor nothing to compare).
+            let mut baseline = samples::window(inputs.obs);
+            if baseline.is_empty() {
+                baseline = inputs.before.clone();
+            }
             let a = deployer::deploy_approved(ctx, p, baseline, inputs.audit_ok)?;
             Ok(Some(Stepped {
                 line: a.line,

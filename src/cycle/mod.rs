@@ -151,6 +151,15 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
 
     // DIAGNOSE
     let diagnosis = run.timed("diagnose", || diagnose(&ctx, &obs))?;
+    // Configured targets that do not resolve are said once a cycle, with the config's
+    // file and line, rather than as one failed proposal after another.
+    let targets = crate::propose::targets::check_repo(git, cfg)?;
+    run.notes.extend(
+        targets
+            .unresolved
+            .iter()
+            .map(|u| format!("configured target does not resolve: {u}")),
+    );
     pending.triggers.extend(triggers::from_findings(
         &obs.breaches,
         &diagnosis.found,
@@ -324,8 +333,11 @@ fn diagnose(ctx: &Ctx, obs: &Observation) -> Result<Diagnosis> {
         obs,
         &rules,
         cfg,
-        &|sig| library.escalation_floor(sig),
-        &|rule| templates.metric_of(rule),
+        &attribute::Levers {
+            floor: &|sig| library.escalation_floor(sig),
+            metric_of: &|rule| templates.metric_of(rule),
+            spent: &|rule, sig| templates.spent(rule, sig, &library),
+        },
     );
     Ok(Diagnosis {
         found,

@@ -214,6 +214,7 @@ pub fn adopt(
         rollback_tag: None,
         reason: Some(format!("{how} by {by}")),
         ended_at: None,
+        effect: None,
     };
     git.tag(&d.backup_tag, at.before)?;
     git.tag(&d.deploy_tag, at.landed)?;

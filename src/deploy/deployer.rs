@@ -226,6 +226,7 @@ fn deploy(ctx: &mut Ctx, p: &mut Proposal, tier: Tier, baseline: Samples) -> Res
         rollback_tag: None,
         reason: None,
         ended_at: None,
+        effect: None,
     };
     // 1. Intent.
     let mut tx = ctx.tx();

@@ -2,11 +2,13 @@
 //! tags and trailers (`deployer`), verified and completed after their commit
 //! (`complete`), also after an interruption (`recover`), a
 //! human's merge of a proposal adopted as a deployment (`adopt`), watched after
-//! deploy (`monitor`) and reverted with `git revert` on degradation (`rollback`).
+//! deploy (`monitor`) and reverted with `git revert` on degradation (`rollback`); at
+//! the end of the watch, whether the fix worked (`effect`).
 
 pub mod adopt;
 mod complete;
 pub mod deployer;
+pub mod effect;
 pub mod monitor;
 pub mod outcome;
 pub mod recover;
@@ -79,6 +81,10 @@ pub struct Deployment {
     pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended_at: Option<String>,
+    /// Whether the fix worked: `effect.verdict` is effective, ineffective or unknown
+    /// once the monitor window is over (gathered while it runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effect: Option<effect::Effect>,
 }
 
 impl Deployment {

@@ -153,19 +153,27 @@ pub fn h4_detection_lead_time(r: &Recorded) -> Indicator {
     )
 }
 
-/// H5 fix recurrence: of the patterns with a stable fix, the share that came back.
+/// H5 fix recurrence: of the patterns with a fix watched to the end, the share that
+/// came back or never went (a fix judged ineffective counts: its pattern went on).
 pub fn h5_fix_recurrence(r: &Recorded) -> Indicator {
     const T: &str = "<10% healthy, 10-20% warning";
     let fixed: Vec<_> = r
         .library
         .patterns
         .iter()
-        .filter(|k| k.fixes.iter().any(|f| f.outcome == Outcome::Stable))
+        .filter(|k| k.fixes.iter().any(|f| f.outcome.held()))
         .collect();
     if fixed.is_empty() {
         return no_data("H5", "fix recurrence", T, "no stable fixes");
     }
-    let recurred = fixed.iter().filter(|k| k.recurrences > 0).count();
+    let ineffective = |k: &&&crate::store::library::KnownPattern| {
+        k.fixes.iter().any(|f| f.outcome == Outcome::Ineffective)
+    };
+    let recurred = fixed
+        .iter()
+        .filter(|k| k.recurrences > 0 || ineffective(k))
+        .count();
+    let without_effect = fixed.iter().filter(ineffective).count();
     let rate = recurred as f64 / fixed.len() as f64;
     ind(
         "H5",
@@ -173,7 +181,10 @@ pub fn h5_fix_recurrence(r: &Recorded) -> Indicator {
         T,
         Some(rate),
         below(rate, 0.10, 0.20),
-        format!("{recurred} of {} fixed patterns came back", fixed.len()),
+        format!(
+            "{recurred} of {} fixed patterns came back or went on ({without_effect} after a fix judged ineffective)",
+            fixed.len()
+        ),
     )
 }
 

@@ -46,7 +46,12 @@ fn world() -> World {
     World {
         _dir: dir,
         git,
-        cfg: Config::builtin(),
+        // The world's proposal tunes the demo system's constants.py.
+        cfg: {
+            let mut cfg = Config::builtin();
+            cfg.allowed_paths.push("runtime/**".into());
+            cfg
+        },
         r,
         c0,
         c1,

@@ -396,6 +396,28 @@ fn h5_fix_recurrence_thresholds_10_and_20() {
 }
 
 #[test]
+fn h5_counts_a_fix_judged_ineffective_as_a_pattern_that_went_on() {
+    // 11 stable fixes, none back: healthy; one more whose fix had no effect: 1 of 12.
+    let mut r = with_fixed(11, 0);
+    level(&r, "H5", Level::Healthy);
+    r.library
+        .patterns
+        .push(known("noop", Some(Outcome::Ineffective), 0));
+    let h = level(&r, "H5", Level::Healthy);
+    let h5 = h.indicators.iter().find(|i| i.id == "H5").unwrap();
+    assert!((h5.value.unwrap() - 1.0 / 12.0).abs() < 1e-12);
+    assert!(
+        h5.detail.contains("1 after a fix judged ineffective"),
+        "{}",
+        h5.detail
+    );
+    r.library
+        .patterns
+        .push(known("noop2", Some(Outcome::Ineffective), 0));
+    level(&r, "H5", Level::Warning); // 2 of 13
+}
+
+#[test]
 fn h6_resource_overhead_thresholds_3_and_5() {
     let mut r = baseline();
     let at = |ms| vec![cycle("C-000001", &ago(1.0), 1000, ms)];

@@ -119,6 +119,9 @@ fn candidate(name: &str, step: f64) -> Candidate {
         complexity: 1.0,
         metric: None,
         validation: Some(ValidationMode::Manual),
+        formula: None,
+        change: None,
+        note: None,
     }
 }
 

@@ -510,7 +510,7 @@ fn without_a_tunable_that_explains_it_a_document_is_proposed_not_an_unrelated_tu
     env.write("runtime/physics/constants.py", "MAX_DEPTH = 10\n");
     env.write(
         "runtime/physics/subentity.py",
-        "def score(q):\n    return q\n",
+        "class SubEntity:\n    def score_link(self, q):\n        return q\n",
     );
     env.git(&["commit", "-qam", "no tunables"]);
     planted_divergence(&env, 12, "2026-01-05T01:00:00Z");
@@ -525,6 +525,10 @@ fn without_a_tunable_that_explains_it_a_document_is_proposed_not_an_unrelated_tu
         doc.contains("LOW\\_SIBLING\\_DIVERGENCE") || doc.contains("LOW_SIBLING_DIVERGENCE"),
         "{doc}"
     );
+    // The document names the function it is about, at its line, and what to change.
+    assert!(doc.contains("runtime/physics/subentity.py:2"), "{doc}");
+    assert!(doc.contains("def score_link(self, q)"), "{doc}");
+    assert!(!doc.contains("Describe the change here"), "{doc}");
     assert!(r["not_proposed"].as_array().unwrap().is_empty());
     let yaml = env.record("proposals/P-0001/proposal.yaml");
     assert!(yaml.contains("document_only: true"));

@@ -412,7 +412,7 @@ fn path6_deploy_without_a_possible_backup_is_refused_v3() {
 #[test]
 fn path6_auto_tier_formula_change_is_refused_v4() {
     let env = Env::with_validation();
-    env.templates("candidates:\n  divergence-physics:\n    - {type: formula_change, target: {file: runtime/physics/constants.py, name: link score}, risk: low, complexity: 3, metric: sibling_divergence}\n");
+    env.templates("candidates:\n  divergence-physics:\n    - {type: formula_change, target: {file: runtime/physics/subentity.py, name: SubEntity.score_link}, risk: low, complexity: 3, metric: sibling_divergence, change: weigh divergence more}\n");
     faulty(&env, 12, h(1), "a");
     env.cycle_json(&at(2));
     assert_eq!(status_of(&env, "P-0001"), "awaiting_approval");

@@ -14,6 +14,8 @@ mod host;
 mod hostile;
 mod layout;
 mod lifecycle;
+mod mind;
+mod mind_fixture;
 mod observe;
 mod records;
 mod reliability;

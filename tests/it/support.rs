@@ -75,20 +75,30 @@ LINK_FACTORS = {
 }
 "#;
 
-pub const SUBENTITY_PY: &str = "\"\"\"SubEntity traversal.\"\"\"\n\nINTENTION_WEIGHT = 0.25\n\n\ndef score(query, intention):\n    return (1 - INTENTION_WEIGHT) * query + INTENTION_WEIGHT * intention\n";
+pub const SUBENTITY_PY: &str = "\"\"\"SubEntity traversal.\"\"\"\n\nINTENTION_WEIGHT = 0.25\n\n\ndef score(query, intention):\n    return (1 - INTENTION_WEIGHT) * query + INTENTION_WEIGHT * intention\n\n\nclass SubEntity:\n    def semantic(self, q, i):\n        return score(q, i)\n\n    def score_link(self, semantic, divergence):\n        return semantic * divergence\n\n    def move(self, target):\n        self.position = target\n";
+
+/// The demo system's config, templates and rules: this target has the demo's tunables
+/// (`SIBLING_DIVERGENCE_WEIGHT` ...), not mind's, which the default config is for.
+pub const DEMO_CONFIG: &str = include_str!("../../src/demo/assets/improve_config.yaml");
+pub const DEMO_TEMPLATES: &str = include_str!("../../src/demo/assets/proposals.yaml");
+pub const DEMO_RULES: &str = include_str!("../../src/demo/assets/attribution.yaml");
 
 impl Env {
-    /// A mind-shaped repository with `improve init` done and the config committed.
+    /// A mind-shaped repository with `improve init` done and the config committed:
+    /// the demo system's config, proposal templates and attribution rules.
     pub fn new() -> Env {
         let env = Env::bare_target();
         env.improve(T0).args(["init"]).assert().success();
-        env.git(&["add", "improvement-data/config.yaml"]);
+        env.write("improvement-data/config.yaml", DEMO_CONFIG);
+        env.write("improvement-data/templates/proposals.yaml", DEMO_TEMPLATES);
+        env.write("improvement-data/templates/attribution.yaml", DEMO_RULES);
+        env.git(&["add", "improvement-data"]);
         env.git(&["commit", "-qm", "improve: config"]);
         env
     }
 
-    /// The target repository without improve's config.
-    pub fn bare_target() -> Env {
+    /// An empty git repository on `main`, no commit yet.
+    pub fn empty() -> Env {
         let dir = tempfile::tempdir().expect("tempdir");
         let base = dir.path().to_path_buf();
         let repo = base.join("system");
@@ -99,6 +109,12 @@ impl Env {
             base,
         };
         env.git(&["init", "-q", "-b", "main"]);
+        env
+    }
+
+    /// The target repository without improve's config.
+    pub fn bare_target() -> Env {
+        let env = Env::empty();
         env.write("runtime/physics/constants.py", CONSTANTS_PY);
         env.write("runtime/physics/subentity.py", SUBENTITY_PY);
         env.write(
