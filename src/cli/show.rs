@@ -9,8 +9,10 @@ pub use super::verdicts::monitor_summary;
 use super::verdicts::{self, direction_words, last_column};
 use anyhow::Result;
 use improve::config::Config;
+use improve::deploy::effect::Effect;
 use improve::deploy::{self, Check, Deployment};
 use improve::error::Error;
+use improve::forge::record::PullRecord;
 use improve::records::Records;
 use improve::store::proposals::{self as prop, Proposal, Status};
 use improve::validate::judge::{Judgment, Verdict};
@@ -137,15 +139,25 @@ pub fn show(app: &App, args: ShowArgs) -> Result<i32> {
     let p = prop::load(&records, &id)?.ok_or_else(|| unknown(&id))?;
     let validation: Option<Validation> = records.read_json(&validate::path(&p.id))?;
     let patch = records.read_string(&prop::patch_path(&p.id))?;
+    let pull: Option<PullRecord> = records.read_json(&improve::forge::record::path(&p.id))?;
     if app.json {
         let mut v = serde_json::to_value(&p)?;
         v["next"] = json!(next_step(&p));
         v["validation"] = json!(validation);
         v["patch"] = json!(patch);
+        v["pull_request"] = json!(pull);
         out::json(&v)?;
         return Ok(0);
     }
     proposal_head(&p);
+    if let Some(pr) = &pull {
+        outln!(
+            "  pull request: {} ({}, {})",
+            safe(&pr.url),
+            pr.forge,
+            safe(&pr.state)
+        );
+    }
     found(&p);
     proposed(&p, validation.as_ref());
     if let Some(patch) = patch {
@@ -308,6 +320,12 @@ fn validation_result(cfg: &Config, p: &Proposal, v: &Validation) {
     if !v.recommendation.is_empty() {
         outln!("  recommendation: {}", safe(&v.recommendation));
     }
+    if let Some(why) = &v.environment {
+        outln!(
+            "  could not judge the change here: {} (validated again in a later cycle; the fix is not held against its pattern)",
+            safe(why)
+        );
+    }
     if v.extended {
         outln!("  extended: the experiment ran longer for more samples");
     }
@@ -361,6 +379,36 @@ fn validation_result(cfg: &Config, p: &Proposal, v: &Validation) {
     }
 }
 
+/// Whether the fix worked: the verdict on its pattern's metric, with the numbers.
+fn effect_line(e: &Effect) -> String {
+    let num =
+        |x: Option<f64>, p: usize| x.map(|v| format!("{v:.p$}")).unwrap_or_else(|| "?".into());
+    match e.verdict {
+        None => format!(
+            "effect: being measured on {} ({} samples since the deploy)",
+            safe(&e.metric),
+            e.samples_after.len()
+        ),
+        Some(v) => format!(
+            "effect: {} — {} {} -> {} (n {} / {}), shift {}, effect size {}, p {}{}",
+            v.as_str(),
+            safe(&e.metric),
+            num(e.before, 3),
+            num(e.after, 3),
+            e.n_before,
+            e.n_after,
+            num(e.shift, 3),
+            num(e.effect_size, 2),
+            num(e.p, 3),
+            if e.reason.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", safe(&e.reason))
+            }
+        ),
+    }
+}
+
 fn verdict_word(j: &Judgment) -> &'static str {
     match j.verdict {
         Verdict::Passed => "PASSED",
@@ -409,6 +457,9 @@ fn show_deployment(app: &App, cfg: &Config, records: &Records, id: &str) -> Resu
     }
     if let Some(e) = &d.ended_at {
         outln!("  ended {e}");
+    }
+    if let Some(e) = &d.effect {
+        outln!("  {}", effect_line(e));
     }
     for c in &d.checks {
         if let Check::Verify(v) = c {

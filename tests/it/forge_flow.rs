@@ -233,6 +233,18 @@ fn open_update_merge_on_the_forge_then_adopted_and_monitored() {
     assert_eq!(create.json()["base"], "main");
     let pr = f.pr();
     assert!(!pr.draft, "ready for review once validated");
+    // `show` names the pull request.
+    let shown = f
+        .env
+        .improve(&at(2))
+        .args(["show", "P-1"])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.contains("pull request: http://127.0.0.1:") && shown.contains("(github, open)"),
+        "{shown}"
+    );
     assert!(pr.title.starts_with("P-0001: "), "{}", pr.title);
     for l in [
         "improve",

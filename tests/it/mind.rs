@@ -431,6 +431,13 @@ fn a_test_command_that_cannot_run_is_inconclusive_never_blacklisted_and_judged_l
         why.contains("a service the tests need is not running"),
         "{why}"
     );
+    env.improve(&at(2))
+        .args(["show", "P-1"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(
+            "could not judge the change here: ",
+        ));
     assert!(why.contains("fails on the baseline the same way"), "{why}");
     let p = proposal(&env, "P-0001");
     assert_eq!(p["status"], "awaiting_approval");
@@ -543,6 +550,14 @@ fn a_fix_followed_by_healed_logs_is_effective_and_proven() {
     let fix = first_fix(&env, "unhealthy_level:semantic_quality");
     assert_eq!(fix["outcome"], "stable");
     assert!(r["proposals"].as_array().unwrap().is_empty(), "{r:#}");
+    // And a human reading the deployment sees the verdict with its numbers.
+    env.improve(&at(30))
+        .args(["show", "D-1"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(
+            "effect: effective — semantic_quality 0.380 -> 0.750",
+        ));
 }
 
 #[test]
