@@ -80,7 +80,7 @@ pub fn run(app: &App, args: Args) -> Result<i32> {
     )?;
     // Like an error, on stderr: the deploy waits for a human (exit 1).
     for r in &report.refused {
-        out::err_line(format!("improve: deploy refused: {}", out::safe(r)));
+        out::err_line(format!("improve: {}", out::safe(r)));
     }
     // A push the remote refused or a diverged deploy branch fails the cycle (exit 1)
     // after the report is shown: everything else the cycle did is on record.

@@ -74,7 +74,7 @@ pub fn advance(ctx: &mut Ctx, inputs: &Inputs) -> Result<Advanced> {
                     out.lines
                         .push(format!("{}: not advanced this cycle: {e:#}", p.id));
                     if let Some(r) = deployer::git_refusal(&e) {
-                        out.refused.push(format!("{}: {r}", p.id));
+                        out.refused.push(format!("{}: refused: {r}", p.id));
                     }
                     ctx.records.refresh()?;
                     break;

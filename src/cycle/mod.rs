@@ -145,8 +145,11 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
     // MONITOR before DIAGNOSE: a cycle that reverts a deploy diagnoses and proposes
     // from the reverted state, and learns from the outcome it just recorded.
     let mut lifecycle = fetched.lines;
+    let mut monitor_refused = vec![];
     if !opts.dry_run {
-        lifecycle.extend(deploy::monitor::run(&mut ctx, &obs)?);
+        let m = deploy::monitor::run(&mut ctx, &obs)?;
+        lifecycle.extend(m.lines);
+        monitor_refused = m.refused;
     }
 
     // DIAGNOSE
@@ -210,6 +213,7 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
         deferred: run.deferred.clone(),
     };
     let mut report = Report::of(&record, &drafts, opts.dry_run, lifecycle);
+    report.refused = monitor_refused;
     if opts.dry_run {
         return Ok(report);
     }

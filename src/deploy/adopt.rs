@@ -212,6 +212,7 @@ pub fn adopt(
         degraded_in_a_row: 0,
         rollback_commit: None,
         rollback_tag: None,
+        rollback_due: None,
         reason: Some(format!("{how} by {by}")),
         ended_at: None,
         effect: None,

@@ -191,7 +191,7 @@ pub fn deploy_approved(
             ctx.commit(tx, &format!("{}: deploy refused", p.id))?;
             Ok(Attempt {
                 line: format!("{}: deploy refused: {e:#}", p.id),
-                refused: git_refusal(&e).map(|r| format!("{}: {r}", p.id)),
+                refused: git_refusal(&e).map(|r| format!("{}: deploy refused: {r}", p.id)),
                 deferred: false,
             })
         }
@@ -224,6 +224,7 @@ fn deploy(ctx: &mut Ctx, p: &mut Proposal, tier: Tier, baseline: Samples) -> Res
         degraded_in_a_row: 0,
         rollback_commit: None,
         rollback_tag: None,
+        rollback_due: None,
         reason: None,
         ended_at: None,
         effect: None,
@@ -329,8 +330,9 @@ fn not_moved(
     Ok(Attempt {
         line: summary(ctx, p, &d),
         refused: Some(format!(
-            "{}: {}",
+            "{} of {}: deploy refused: {}",
             d.id,
+            p.id,
             d.reason.clone().unwrap_or_default()
         )),
         deferred: false,

@@ -77,6 +77,10 @@ pub struct Deployment {
     pub rollback_commit: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback_tag: Option<String>,
+    /// The monitor decided to roll back and git refused (a foreign lock, a human
+    /// mid-operation): the next cycle reverts for this reason before judging anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_due: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

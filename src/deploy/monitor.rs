@@ -18,10 +18,22 @@ use crate::validate::judge::{self, JudgeParams, MetricSpec, MetricStatus};
 use anyhow::Result;
 use serde_json::json;
 
-/// MONITOR for every live deployment; one line per event. Runs before DIAGNOSE, so a
-/// cycle that reverts a deploy diagnoses and proposes from the reverted state.
+/// What monitoring did this cycle.
+#[derive(Debug, Default)]
+pub struct Monitored {
+    /// One line per event.
+    pub lines: Vec<String>,
+    /// Rollbacks git or the host refused (a foreign lock, a human mid-rebase): nothing
+    /// changed, the deployment is judged again next cycle, and the cycle exits 1 so a
+    /// human hears of it.
+    pub refused: Vec<String>,
+}
+
+/// MONITOR for every live deployment. Runs before DIAGNOSE, so a cycle that reverts a
+/// deploy diagnoses and proposes from the reverted state.
 #[tracing::instrument(name = "monitor", skip_all)]
-pub fn run(ctx: &mut Ctx, obs: &Observation) -> Result<Vec<String>> {
+pub fn run(ctx: &mut Ctx, obs: &Observation) -> Result<Monitored> {
+    let mut refused = vec![];
     let mut lines = super::recover::recover(ctx)?;
     // Newest first: when several deploys are watched and the metrics fall, the newest
     // is the suspect; once it is reverted the older ones are judged again next cycle,
@@ -48,6 +60,24 @@ pub fn run(ctx: &mut Ctx, obs: &Observation) -> Result<Vec<String>> {
             reverted_newer = true;
             continue;
         }
+        // A rollback the monitor decided on and git refused last time: done now,
+        // whatever this window holds (its evidence is already on record).
+        if let Some(reason) = d.rollback_due.clone() {
+            match rollback::rollback(ctx, &mut d, &reason, "improve (monitor)") {
+                Ok(l) => {
+                    lines.push(l);
+                    reverted_newer = true;
+                }
+                Err(e) => {
+                    lines.push(format!("{}: rollback still refused: {e:#}", d.id));
+                    if let Some(r) = super::deployer::git_refusal(&e) {
+                        refused.push(format!("{}: rollback refused: {r}", d.id));
+                    }
+                    ctx.records.refresh()?;
+                }
+            }
+            continue;
+        }
         match check(ctx, &mut d, obs, reverted_newer) {
             Ok(Some(l)) => {
                 reverted_newer |=
@@ -57,11 +87,14 @@ pub fn run(ctx: &mut Ctx, obs: &Observation) -> Result<Vec<String>> {
             Ok(None) => {}
             Err(e) => {
                 lines.push(format!("{}: not checked this cycle: {e:#}", d.id));
+                if let Some(r) = super::deployer::git_refusal(&e) {
+                    refused.push(format!("{}: rollback refused: {r}", d.id));
+                }
                 ctx.records.refresh()?;
             }
         }
     }
-    Ok(lines)
+    Ok(Monitored { lines, refused })
 }
 
 /// Judges one deployment; returns a line if something happened. `newer_reverted`: a
@@ -142,7 +175,19 @@ pub fn check(
                 },
                 names.join("; ")
             );
-            return rollback::rollback(ctx, d, &reason, "improve (monitor)").map(Some);
+            return match rollback::rollback(ctx, d, &reason, "improve (monitor)") {
+                Ok(l) => Ok(Some(l)),
+                Err(e) if super::deployer::git_refusal(&e).is_some() => {
+                    // Git refused the revert (a foreign lock, a human mid-rebase):
+                    // nothing changed. The verdict is kept, so the next cycle reverts
+                    // without waiting for this degradation to show again.
+                    ctx.records.refresh()?;
+                    d.rollback_due = Some(reason.clone());
+                    save(ctx, d, "rollback_due", json!({"reason": reason}))?;
+                    Err(e)
+                }
+                Err(e) => Err(e),
+            };
         }
         save(
             ctx,

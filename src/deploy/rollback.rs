@@ -98,6 +98,7 @@ pub fn rollback(ctx: &mut Ctx, d: &mut Deployment, reason: &str, by: &str) -> Re
     match revert_commit_onto(ctx, d, reason)? {
         Ok(_) => {
             crate::crash::point("revert-before-record");
+            d.rollback_due = None;
             outcome::end(
                 ctx,
                 d,

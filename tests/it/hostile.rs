@@ -362,6 +362,40 @@ fn a_deploy_and_a_rollback_under_a_foreign_lock_change_nothing_and_retry() {
     );
 }
 
+/// The monitor's own rollback of a degraded deployment against a foreign lock: nothing
+/// changes, the cycle exits 1 naming the lock, and the next cycle rolls it back.
+#[test]
+fn the_monitors_rollback_under_a_foreign_lock_changes_nothing_and_retries() {
+    let env = Env::with_validation();
+    faulty(&env, 12, h(1), "a");
+    env.cycle_json(&at(2));
+    assert_eq!(
+        env.record_yaml("deployments/D-0001.yaml")["status"],
+        "monitoring"
+    );
+    degraded(&env, 12, h(3), "b");
+    std::fs::write(env.path(".git/index.lock"), b"").unwrap();
+    let (deployed, tree) = (env.rev("main"), env.read("runtime/physics/constants.py"));
+    let (r, err) = refused_cycle(&env, &at(5));
+    assert!(
+        err.contains("D-0001: rollback refused") && err.contains("index.lock"),
+        "{err}"
+    );
+    assert!(!err.contains("class="), "{err}");
+    assert_eq!(env.rev("main"), deployed);
+    assert_eq!(env.read("runtime/physics/constants.py"), tree);
+    assert_eq!(
+        env.record_yaml("deployments/D-0001.yaml")["status"],
+        "monitoring",
+        "{r:#}"
+    );
+    std::fs::remove_file(env.path(".git/index.lock")).unwrap();
+    assert_eq!(tracked_changes(&env), "");
+    let r = env.cycle_json(&at(6));
+    assert!(lifecycle_lines(&r).contains("D-0001 rolled back"), "{r:#}");
+    assert_eq!(env.read("runtime/physics/constants.py"), CONSTANTS_PY);
+}
+
 /// Log text with terminal escapes, a tag, a markdown link and trailer lines, as the
 /// type of an anomaly the system logs.
 const HOSTILE_TYPE: &str =
