@@ -37,8 +37,11 @@ demo: deps release
 	$(BIN) demo $(DEMO_DIR)
 
 # Unit, property and integration tests, the report in a real browser, then a summary
-# of what the reliability tests tried.
+# of what the reliability tests tried: one line per kind of trouble, each written by
+# the test that tried it (target/test-summary/NAME.txt, emptied first so a renamed
+# or removed test leaves no stale line).
 test: deps browser-deps
+	rm -rf target/test-summary
 	mkdir -p target && $(CARGO) test --all-targets 2>&1 | tee target/test-output.txt; test $${PIPESTATUS[0]} -eq 0
 	bash tests/browser/run.sh
 	@echo "== what the suite tried"; cat target/test-summary/*.txt 2>/dev/null || true

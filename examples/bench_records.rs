@@ -57,6 +57,7 @@ fn cycle_record(i: usize, ts: &str) -> CycleRecord {
         phase_ms,
         notes: vec![],
         audit_ok: true,
+        deferred: vec![],
     }
 }
 
@@ -110,7 +111,10 @@ fn build(dir: &std::path::Path, n: usize) -> Result<()> {
         for i in c * PER_COMMIT..((c + 1) * PER_COMMIT).min(n) {
             let rec = cycle_record(i, &ts);
             tx.put_json(&improve::cycle::record::path(&rec.cycle), &rec)?;
-            tx.put_json(&improve::learn::path(&rec.cycle), &json!({"cycle": rec.cycle}))?;
+            tx.put_json(
+                &improve::learn::path(&rec.cycle),
+                &json!({"cycle": rec.cycle}),
+            )?;
             summary.add(&rec);
             tx.audit(
                 "observe",
@@ -208,7 +212,11 @@ fn main() -> Result<()> {
         "health (load every record + check + compute)",
         limit,
         &mut failed,
-        || -> Result<_> { Ok(judge(improve::health::Recorded::load_full(&repo, &records)?)) },
+        || -> Result<_> {
+            Ok(judge(improve::health::Recorded::load_full(
+                &repo, &records,
+            )?))
+        },
     )?;
     let json = |h: &improve::health::Health| serde_json::to_string(h).unwrap_or_default();
     if json(&full) != json(&h) {

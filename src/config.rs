@@ -182,6 +182,9 @@ pub struct MetricCfg {
     /// is not a problem to fix.
     #[serde(default)]
     pub healthy: Option<f64>,
+    /// The doctor's error level: past it the metric is an error, not a warning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -205,6 +208,26 @@ pub struct TunableBound {
     /// Largest relative change of one tune (0.2 = 20%).
     #[serde(default = "d::max_step")]
     pub max_step: f64,
+    /// The only way a tune may move it (a timeout only goes up); either when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<TuneDirection>,
+}
+
+/// Which way a tune moves a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TuneDirection {
+    Increase,
+    Decrease,
+}
+
+impl TuneDirection {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TuneDirection::Increase => "increase",
+            TuneDirection::Decrease => "decrease",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -565,9 +588,9 @@ impl Config {
         Ok(cfg)
     }
 
-    fn committed(git: &crate::git::Git) -> Result<Config> {
-        // The deploy branch is named in the config itself; look on HEAD's branch,
-        // then on main.
+    /// The committed config file the cycle reads, with the branch it is on: HEAD's
+    /// branch, then `main` (the deploy branch is named in the config itself).
+    pub fn committed_text(git: &crate::git::Git) -> Result<Option<(String, String)>> {
         let mut branches = vec![];
         if let Some(b) = git.head_branch() {
             branches.push(b);
@@ -576,11 +599,17 @@ impl Config {
         for b in branches {
             if let Some(tip) = git.ref_oid(&b)? {
                 if let Some(bytes) = git.read_file(tip, CONFIG_PATH)? {
-                    let text = String::from_utf8_lossy(&bytes);
-                    let label = std::path::PathBuf::from(format!("{CONFIG_PATH} (on {b})"));
-                    return Config::parse(&text, &label);
+                    return Ok(Some((b, String::from_utf8_lossy(&bytes).into_owned())));
                 }
             }
+        }
+        Ok(None)
+    }
+
+    fn committed(git: &crate::git::Git) -> Result<Config> {
+        if let Some((b, text)) = Config::committed_text(git)? {
+            let label = std::path::PathBuf::from(format!("{CONFIG_PATH} (on {b})"));
+            return Config::parse(&text, &label);
         }
         let wt = git.root().join(CONFIG_PATH);
         if wt.exists() {
@@ -746,6 +775,25 @@ impl Config {
         if let Some((field, message)) = self.retention.problem() {
             return Err(err(field, message));
         }
+        for (i, t) in self.tunables.iter().enumerate() {
+            let field = format!("tunables[{i}]");
+            let bad = match (t.min, t.max) {
+                (Some(lo), Some(hi)) if lo > hi => Some(format!("min {lo} is above max {hi}")),
+                _ if !(t.max_step.is_finite() && t.max_step > 0.0) => {
+                    Some(format!("max_step must be above 0, got {}", t.max_step))
+                }
+                _ => None,
+            };
+            if let Some(message) = bad {
+                return Err(Error::Config {
+                    file: file.to_path_buf(),
+                    line: line_of_item(text, "tunables", &t.name),
+                    field,
+                    message: format!("{} in {}: {message}", t.name, t.file),
+                }
+                .into());
+            }
+        }
         for p in &self.allowed_paths {
             if p.starts_with('/') || p.split('/').any(|c| c == "..") {
                 return Err(err(
@@ -823,6 +871,18 @@ pub fn line_of(text: &str, dotted: &str) -> usize {
         }
     }
     found
+}
+
+/// The line of the item of the top-level list `section` that mentions `needle` (a
+/// tunable's name, a glob), by text: `line_of` the section when no item does.
+pub fn line_of_item(text: &str, section: &str, needle: &str) -> usize {
+    let start = line_of(text, section);
+    text.lines()
+        .enumerate()
+        .skip(start)
+        .take_while(|(_, l)| l.is_empty() || l.starts_with([' ', '-', '#']))
+        .find(|(_, l)| l.contains(needle) && !l.trim_start().starts_with('#'))
+        .map_or(start, |(i, _)| i + 1)
 }
 
 fn field_of_serde_message(msg: &str) -> String {
@@ -905,6 +965,20 @@ mod tests {
                 .starts_with("c.yaml:2: retention.proposal_branches"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_tunable_with_crossed_bounds_is_named_by_line() {
+        let text = "tunables:\n  - {file: a.py, name: A, min: 0.1, max: 0.9}\n  - {file: a.py, name: B, min: 2, max: 1}\n";
+        let e = Config::parse(text, Path::new("c.yaml")).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("c.yaml:3: tunables[1]: B in a.py: min 2 is above max 1"),
+            "{e}"
+        );
+        let text = "tunables:\n  - {file: a.py, name: T, direction: upward}\n";
+        let e = Config::parse(text, Path::new("c.yaml")).unwrap_err();
+        assert!(e.to_string().starts_with("c.yaml:2:"), "{e}");
     }
 
     #[test]

@@ -3,11 +3,13 @@
 //! value instead of the same five parameters on every phase function.
 
 use crate::clock::{fmt_ts, Timestamp};
+use crate::command::Limits;
 use crate::config::Config;
 use crate::git::Git;
 use crate::records::{Records, Tx};
 use anyhow::{Context as _, Result};
 use git2::Oid;
+use std::time::{Duration, Instant};
 
 pub struct Ctx<'g> {
     pub git: &'g Git,
@@ -16,6 +18,9 @@ pub struct Ctx<'g> {
     /// `C-000042` in a cycle; `human` for a human's command (approve, reject, rollback).
     pub cycle: String,
     pub now: Timestamp,
+    /// The end of the cycle's `time_budget` (None outside a cycle): every command the
+    /// phases run stops there, and no new work starts after it.
+    pub deadline: Option<Instant>,
 }
 
 impl<'g> Ctx<'g> {
@@ -32,7 +37,21 @@ impl<'g> Ctx<'g> {
             cfg,
             cycle: cycle.into(),
             now,
+            deadline: None,
         })
+    }
+
+    /// True once the cycle's time budget is spent: start nothing new.
+    pub fn past_deadline(&self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
+    /// The limits of one configured command: its own `timeout`, and the deadline.
+    pub fn limits(&self, timeout: Duration) -> Limits {
+        Limits {
+            timeout,
+            deadline: self.deadline,
+        }
     }
 
     /// The clock as records spell it.

@@ -1,6 +1,6 @@
 //! Errors the caller must react to, and the exit code each one maps to.
 //! Exit codes are decided here alone (DESIGN §11): 0 done, 1 failure, 2 bad usage or
-//! config, 3 health ERROR, 75 another cycle is running.
+//! config, 3 health ERROR, 75 another cycle is running, 141 stdout closed early.
 
 use std::path::PathBuf;
 
@@ -21,6 +21,10 @@ pub enum Error {
     /// Another cycle holds the lock; the trigger was queued.
     #[error("another cycle is running (pid {pid}); trigger queued")]
     Busy { pid: u32 },
+    /// A human's command found a cycle running; nothing was recorded (exit 75, like a
+    /// second cycle, but nothing is queued: the human runs it again).
+    #[error("a cycle is running (pid {pid}); {what} was not recorded: run it again when the cycle has finished")]
+    CycleRunning { pid: u32, what: String },
     /// An invariant (V1–V10) would be broken by the action; nothing was done.
     #[error("refused by invariant {invariant}: {message}")]
     Invariant {
@@ -50,6 +54,9 @@ pub enum GitRefusal {
     /// Another process holds the index lock (git itself, an editor, a crashed git).
     #[error("{} exists: another git process is working in this repository (or one crashed and left it); nothing was written. Retry when it is done; if no git process is running, remove the file", path.display())]
     IndexLocked { path: PathBuf },
+    /// Another process holds the lock of the branch's ref (`refs/heads/NAME.lock`).
+    #[error("{} exists: another git process is updating this branch (or one crashed and left it); nothing was written. Retry when it is done; if no git process is running, remove the file", path.display())]
+    RefLocked { path: PathBuf },
     /// The branch is checked out, or being rebased or bisected, in a worktree.
     #[error("{branch} is {how} in the worktree {}; git would refuse to move it there, so improve does too", worktree.display())]
     BranchInUse {
@@ -89,31 +96,82 @@ pub enum GitRefusal {
     CannotSign { reason: String },
 }
 
-/// Exit codes, one place (DESIGN §11).
+/// Exit codes, one place (DESIGN §11): every command maps its outcome through these,
+/// the man page's EXIT STATUS section and the README's table are `TABLE`.
 pub mod exit {
+    /// Done (also a cycle that found no signals).
     pub const OK: i32 = 0;
+    /// Something failed: an invariant refused an action, a record does not read, git
+    /// refused, a check or the audit found a violation, a rollback did not apply.
     pub const FAILURE: i32 = 1;
+    /// Bad usage or config: an unknown option or id, a path that is not a git
+    /// repository, an action the proposal's state does not allow, an invalid config
+    /// (named with file and line).
     pub const USAGE: i32 = 2;
+    /// `improve health` found the loop in ERROR.
     pub const HEALTH_ERROR: i32 = 3;
+    /// Another cycle holds the lock; this trigger was queued (EX_TEMPFAIL).
     pub const BUSY: i32 = 75;
+    /// The reader of stdout closed it before everything was written (`| head`): the
+    /// command still finished what it was doing, only its output was cut. 128 + 13,
+    /// what a shell reports for a tool that SIGPIPE ended.
+    pub const PIPE: i32 = 141;
+
+    /// Every exit code with its meaning, in order.
+    pub const TABLE: &[(i32, &str)] = &[
+        (OK, "done (also a cycle that found no signals)"),
+        (
+            FAILURE,
+            "failure: an invariant refused an action, a record does not read, git refused, a check or the audit found a violation, a rollback did not apply",
+        ),
+        (
+            USAGE,
+            "bad usage or config: an unknown option or id, a path that is not a git repository, an action the proposal's state does not allow, an invalid config (file and line named)",
+        ),
+        (HEALTH_ERROR, "improve health found the loop in ERROR"),
+        (
+            BUSY,
+            "another cycle is running; the trigger was queued (the units and the crontab treat it as success)",
+        ),
+        (
+            PIPE,
+            "the reader of stdout closed it early (`| head`); the command finished its work, only the output was cut",
+        ),
+    ];
+}
+
+/// What kind of error ended a command (the `kind` of a JSON error object), from the
+/// first typed error in the chain.
+pub fn kind(err: &anyhow::Error) -> &'static str {
+    for cause in err.chain() {
+        if let Some(e) = cause.downcast_ref::<Error>() {
+            return match e {
+                Error::Config { .. } => "config",
+                Error::Usage(_) => "usage",
+                Error::Busy { .. } | Error::CycleRunning { .. } => "busy",
+                Error::HealthError => "health_error",
+                Error::Invariant { .. } => "invariant",
+                Error::Record { .. } => "record",
+            };
+        }
+        if cause.downcast_ref::<GitRefusal>().is_some() {
+            return "git_refusal";
+        }
+        if cause.downcast_ref::<clap::Error>().is_some() {
+            return "usage";
+        }
+    }
+    "failure"
 }
 
 /// Maps any error chain to the exit code of the first typed error in it.
 pub fn exit_code(err: &anyhow::Error) -> i32 {
-    for cause in err.chain() {
-        if let Some(e) = cause.downcast_ref::<Error>() {
-            return match e {
-                Error::Config { .. } | Error::Usage(_) => exit::USAGE,
-                Error::Busy { .. } => exit::BUSY,
-                Error::HealthError => exit::HEALTH_ERROR,
-                Error::Invariant { .. } | Error::Record { .. } => exit::FAILURE,
-            };
-        }
-        if cause.downcast_ref::<clap::Error>().is_some() {
-            return exit::USAGE;
-        }
+    match kind(err) {
+        "config" | "usage" => exit::USAGE,
+        "busy" => exit::BUSY,
+        "health_error" => exit::HEALTH_ERROR,
+        _ => exit::FAILURE,
     }
-    exit::FAILURE
 }
 
 pub type Result<T, E = anyhow::Error> = std::result::Result<T, E>;

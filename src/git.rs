@@ -6,6 +6,8 @@
 
 mod advance;
 mod errors;
+mod patch;
+mod remote;
 mod sign;
 #[cfg(test)]
 mod tests;
@@ -23,6 +25,7 @@ use errors::explain;
 use errors::not_owner_or;
 pub use errors::Upstream;
 pub use git2::Oid as ObjectId;
+pub use remote::UpstreamConfig;
 pub use worktrees::Worktree;
 
 /// A target repository.
@@ -86,11 +89,11 @@ impl Git {
         match self.repo.find_reference(&full) {
             Ok(r) => Ok(Some(
                 r.peel_to_commit()
-                    .with_context(|| format!("{full} does not point at a commit"))?
+                    .map_err(|e| self.explain(e, format!("{full} does not point at a commit")))?
                     .id(),
             )),
             Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
-            Err(e) => Err(e).with_context(|| format!("reading {full}")),
+            Err(e) => Err(self.explain(e, format!("reading {full}"))),
         }
     }
 
@@ -99,10 +102,10 @@ impl Git {
         let obj = self
             .repo
             .revparse_single(rev)
-            .with_context(|| format!("cannot resolve {rev:?}"))?;
+            .map_err(|e| self.explain(e, format!("cannot resolve {rev:?}")))?;
         Ok(obj
             .peel_to_commit()
-            .with_context(|| format!("{rev:?} is not a commit"))?
+            .map_err(|e| self.explain(e, format!("{rev:?} is not a commit")))?
             .id())
     }
 
@@ -126,7 +129,7 @@ impl Git {
         let statuses = self
             .repo
             .statuses(Some(&mut opts))
-            .context("reading the working tree status")?;
+            .map_err(|e| self.explain(e, "reading the working tree status"))?;
         Ok(statuses.iter().all(|s| s.status() == git2::Status::CURRENT))
     }
 
@@ -140,10 +143,9 @@ impl Git {
             if let Some(c) = &*cache {
                 return match c.entries.get(name) {
                     Some((id, true)) => {
-                        let blob = self
-                            .repo
-                            .find_blob(*id)
-                            .with_context(|| format!("reading blob {path} at {commit}"))?;
+                        let blob = self.repo.find_blob(*id).map_err(|e| {
+                            self.explain(e, format!("reading blob {path} at {commit}"))
+                        })?;
                         Ok(Some(blob.content().to_vec()))
                     }
                     _ => Ok(None),
@@ -159,11 +161,11 @@ impl Git {
                 let blob = self
                     .repo
                     .find_blob(entry.id())
-                    .with_context(|| format!("reading blob {path} at {commit}"))?;
+                    .map_err(|e| self.explain(e, format!("reading blob {path} at {commit}")))?;
                 Ok(Some(blob.content().to_vec()))
             }
             Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
-            Err(e) => Err(e).with_context(|| format!("looking up {path} at {commit}")),
+            Err(e) => Err(self.explain(e, format!("looking up {path} at {commit}"))),
         }
     }
 
@@ -196,7 +198,7 @@ impl Git {
             Ok(e) if e.kind() == Some(ObjectType::Blob) => Ok(Some(e.id())),
             Ok(_) => Ok(None),
             Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
-            Err(e) => Err(e).with_context(|| format!("looking up {path} at {commit}")),
+            Err(e) => Err(self.explain(e, format!("looking up {path} at {commit}"))),
         }
     }
 
@@ -261,16 +263,16 @@ impl Git {
             }
             git2::TreeWalkResult::Ok
         })
-        .context("walking a tree")?;
+        .map_err(|e| self.explain(e, "walking a tree"))?;
         Ok(out)
     }
 
     fn tree_of(&self, commit: Oid) -> Result<git2::Tree<'_>> {
         self.repo
             .find_commit(commit)
-            .with_context(|| format!("commit {commit} not found"))?
+            .map_err(|e| self.explain(e, format!("commit {commit} not found")))?
             .tree()
-            .with_context(|| format!("tree of {commit}"))
+            .map_err(|e| self.explain(e, format!("tree of {commit}")))
     }
 
     /// Builds a commit from `parent`'s tree with `changes` applied (path -> new
@@ -354,7 +356,7 @@ impl Git {
                             .unwrap_or(0o100644);
                         builder
                             .insert(path, blob, mode)
-                            .with_context(|| format!("writing {prefix}{path}"))?;
+                            .map_err(|e| self.explain(e, format!("writing {prefix}{path}")))?;
                     }
                     None => {
                         if builder.get(path)?.is_some() {
@@ -430,14 +432,15 @@ impl Git {
         }
         self.repo
             .reference(&full, target, false, "improve: tag")
-            .with_context(|| format!("creating tag {name}"))?;
+            .map_err(|e| self.explain(e, format!("creating tag {name}")))?;
         Ok(())
     }
 
     pub fn delete_ref(&self, name: &str) -> Result<()> {
         let full = full_ref(name);
         if let Ok(mut r) = self.repo.find_reference(&full) {
-            r.delete().with_context(|| format!("deleting {full}"))?;
+            r.delete()
+                .map_err(|e| self.explain(e, format!("deleting {full}")))?;
         }
         Ok(())
     }
@@ -449,7 +452,7 @@ impl Git {
         }
         self.repo
             .graph_descendant_of(descendant, ancestor)
-            .with_context(|| format!("ancestry of {ancestor} and {descendant}"))
+            .map_err(|e| self.explain(e, format!("ancestry of {ancestor} and {descendant}")))
     }
 
     /// Commits on the first-parent line of `to` back to `from`, oldest first: the
@@ -462,7 +465,8 @@ impl Git {
             walk.hide(f)?;
         }
         walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)?;
-        walk.map(|r| r.context("walking history")).collect()
+        walk.map(|r| r.map_err(|e| self.explain(e, "walking history")))
+            .collect()
     }
 
     /// Commits reachable from `to` but not from `from`, oldest first.
@@ -473,14 +477,15 @@ impl Git {
             walk.hide(f)?;
         }
         walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)?;
-        walk.map(|r| r.context("walking history")).collect()
+        walk.map(|r| r.map_err(|e| self.explain(e, "walking history")))
+            .collect()
     }
 
     pub fn message(&self, commit: Oid) -> Result<String> {
         Ok(self
             .repo
             .find_commit(commit)
-            .with_context(|| format!("commit {commit}"))?
+            .map_err(|e| self.explain(e, format!("commit {commit}")))?
             .message()
             .unwrap_or("")
             .to_string())
@@ -489,7 +494,7 @@ impl Git {
     pub fn find_commit(&self, oid: Oid) -> Result<git2::Commit<'_>> {
         self.repo
             .find_commit(oid)
-            .with_context(|| format!("commit {oid}"))
+            .map_err(|e| self.explain(e, format!("commit {oid}")))
     }
 
     /// The parents of `commit`. In a shallow clone a grafted commit's parents are
@@ -530,7 +535,7 @@ impl Git {
         let mut index = self
             .repo
             .revert_commit(&c, &o, mainline, None)
-            .with_context(|| format!("reverting {commit} onto {onto}"))?;
+            .map_err(|e| self.explain(e, format!("reverting {commit} onto {onto}")))?;
         if index.has_conflicts() {
             return Ok(RevertOutcome::Conflict(conflict_paths(&index)?));
         }
@@ -556,7 +561,7 @@ impl Git {
         let mut index = self
             .repo
             .merge_trees(&ancestor, &ours, &theirs, None)
-            .with_context(|| format!("applying {base}..{branch_tip} onto {onto}"))?;
+            .map_err(|e| self.explain(e, format!("applying {base}..{branch_tip} onto {onto}")))?;
         if index.has_conflicts() {
             return Ok(Err(conflict_paths(&index)?));
         }
@@ -595,7 +600,7 @@ impl Git {
             .update_index(false);
         self.repo
             .checkout_tree(tree.as_object(), Some(&mut co))
-            .with_context(|| format!("exporting {commit} to {}", dir.display()))
+            .map_err(|e| self.explain(e, format!("exporting {commit} to {}", dir.display())))
     }
 
     /// The upstream of a local branch, if one is configured and known locally.

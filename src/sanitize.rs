@@ -91,6 +91,9 @@ fn truncate_chars(s: String, max_chars: usize) -> String {
     out
 }
 
+/// The longest proposal title (a PR title, a document heading).
+pub const TITLE_MAX: usize = 120;
+
 /// The longest subject `commit_subject` produces (git's customary 72 columns).
 pub const SUBJECT_MAX: usize = 72;
 

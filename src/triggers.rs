@@ -80,6 +80,7 @@ impl Pending {
 
 /// Collects the spool and the queued triggers, plus this cycle's own: `meta_check`
 /// for a meta cycle, else `periodic`.
+#[tracing::instrument(name = "trigger", skip_all)]
 pub fn collect(git: &Git, records: &Records, meta: bool, now: Timestamp) -> Result<Pending> {
     let mut triggers = vec![];
     let mut spooled = vec![];

@@ -6,6 +6,7 @@
 use super::tier;
 use crate::context::Ctx;
 use crate::error::Error;
+use crate::lock::{Acquire, CycleLock};
 use crate::notify;
 use crate::store::library::{self, Outcome as FixOutcome};
 use crate::store::proposals::{self, Proposal, Status};
@@ -15,6 +16,7 @@ use anyhow::{Context, Result};
 use serde_json::json;
 
 /// Lets the tier decide a validated (not FAILED) proposal; records the validation.
+#[tracing::instrument(name = "approve", skip_all, fields(proposal = %p.id))]
 pub fn conclude(ctx: &mut Ctx, p: &mut Proposal, mut v: Validation) -> Result<String> {
     let ts = ctx.ts();
     let (tier, why) = tier(p, &v, ctx.cfg);
@@ -118,6 +120,20 @@ pub fn escalate_if_due(ctx: &mut Ctx, p: &mut Proposal) -> Result<Option<String>
     )))
 }
 
+/// A human's decision holds the cycle lock while it is read and recorded, so it never
+/// races a running cycle's records commit (nor decides on a proposal the cycle is
+/// deploying); a cycle that runs meanwhile makes it exit 75 with nothing recorded.
+fn hold_lock(ctx: &mut Ctx, what: String) -> Result<CycleLock> {
+    match CycleLock::try_acquire(&ctx.git.local_dir()?)? {
+        Acquire::Held(l) => {
+            // What a cycle committed before we got the lock is what we decide on.
+            ctx.records.refresh()?;
+            Ok(l)
+        }
+        Acquire::Busy(pid) => Err(Error::CycleRunning { pid, what }.into()),
+    }
+}
+
 fn load(ctx: &Ctx, id: &str) -> Result<Proposal> {
     proposals::load(&ctx.records, id)?.with_context(|| format!("no proposal {id} on record"))
 }
@@ -125,6 +141,7 @@ fn load(ctx: &Ctx, id: &str) -> Result<Proposal> {
 /// A human approves `id` (waiting for a human): it deploys in the next cycle, where
 /// V1–V4 still apply. Approving cannot skip validation (V1).
 pub fn approve(ctx: &mut Ctx, id: &str, by: &str) -> Result<Proposal> {
+    let _lock = hold_lock(ctx, format!("the approval of {id}"))?;
     let mut p = load(ctx, id)?;
     if p.status != Status::AwaitingApproval {
         return Err(Error::Usage(format!(
@@ -153,6 +170,7 @@ pub fn approve(ctx: &mut Ctx, id: &str, by: &str) -> Result<Proposal> {
 /// library remembers the rejection, so the same fix is not proposed again for the
 /// pattern unless the evidence changes materially.
 pub fn reject(ctx: &mut Ctx, id: &str, by: &str, reason: &str) -> Result<Proposal> {
+    let _lock = hold_lock(ctx, format!("the rejection of {id}"))?;
     let mut p = load(ctx, id)?;
     if !p.status.is_open() {
         return Err(Error::Usage(format!(

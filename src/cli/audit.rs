@@ -36,18 +36,18 @@ pub fn run(app: &App, args: Args) -> Result<i32> {
                     v.entries, v.files
                 ));
                 for w in &v.warnings {
-                    println!("  warning: {w}");
+                    outln!("  warning: {}", super::out::safe(w));
                 }
             } else {
-                println!(
+                outln!(
                     "audit log FAILED verification ({} entries read):",
                     v.entries
                 );
                 for p in &v.problems {
-                    println!("  {p}");
+                    outln!("  {}", super::out::safe(p));
                 }
                 for w in &v.warnings {
-                    println!("  warning: {w}");
+                    outln!("  warning: {}", super::out::safe(w));
                 }
             }
             Ok(if v.ok() { 0 } else { 1 })

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 /// Run the demo: create a small target system with a planted fault in DIR, then play
 /// three acts on a simulated clock (50 hours of logs and cycles, in seconds): a
 /// fault found, fixed and stable; a harmful human change reverted automatically; a
-/// proposal waiting for a human. The story ends at --now (default: the real clock),
+/// proposal waiting for a human. The story ends now (or at IMPROVE_NOW, a simulated clock),
 /// so `improve --repo DIR status|health|check|report` afterwards see fresh records.
 #[derive(Debug, clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -30,7 +30,7 @@ pub struct Args {
 pub enum DemoCmd {
     /// Append H hours of simulated logs to the demo repository given by --repo, from
     /// its current constants (edit them and the numbers follow), and print what was
-    /// written. The hours end at --now unless --start says where they begin.
+    /// written. The hours end now (or at IMPROVE_NOW) unless --start says where they begin.
     Simulate(SimulateArgs),
 }
 
@@ -42,7 +42,7 @@ pub struct SimulateArgs {
     /// Seed of the simulator: same seed, start and constants give the same logs.
     #[arg(long, default_value_t = story::DEFAULT_SEED)]
     pub seed: u64,
-    /// Start of the simulated span (RFC 3339); default: --now minus the hours.
+    /// Start of the simulated span (RFC 3339); default: the hours before now.
     #[arg(long, value_name = "RFC3339")]
     pub start: Option<String>,
 }

@@ -1,17 +1,21 @@
 //! `improve health` and `improve check`.
 
 use super::app::App;
+use super::out::{self, Paint};
 use anyhow::Result;
-use improve::error::Error;
+use improve::error::{exit, Error};
 use improve::health::{self, Recorded};
 use improve::records::Records;
+use serde_json::json;
 
 /// The health of the improvement loop itself: H1–H10 and M1–M3 with the seed's
-/// thresholds and an overall HEALTHY / WARNING / ERROR. Exits 3 on ERROR.
+/// thresholds and an overall HEALTHY / WARNING / ERROR. Exits 3 on ERROR. With -q it
+/// prints nothing while the loop is HEALTHY.
 #[derive(Debug, clap::Args)]
 pub struct HealthArgs {
-    #[arg(long, default_value = "text", value_parser = ["text", "markdown", "json"])]
-    pub format: String,
+    /// text (a table), markdown (for a pull request or an issue) or json (as --json).
+    #[arg(long, value_parser = ["text", "markdown", "json"])]
+    pub format: Option<String>,
 }
 
 /// Verify the invariants V1–V10 over the recorded history, each with its evidence.
@@ -27,24 +31,39 @@ fn load(app: &App) -> Result<(improve::git::Git, improve::config::Config, Record
     Ok((git, cfg, r))
 }
 
+/// The output format: `--json` is `--format json`; with another `--format` it is bad
+/// usage, not a silent choice of one.
+fn format(app: &App, asked: Option<&str>) -> Result<&'static str> {
+    match (app.json, asked) {
+        (true, None | Some("json")) | (false, Some("json")) => Ok("json"),
+        (true, Some(f)) => Err(Error::Usage(format!(
+            "--json and --format {f} ask for two formats; give one"
+        ))
+        .into()),
+        (false, Some("markdown")) => Ok("markdown"),
+        (false, _) => Ok("text"),
+    }
+}
+
 pub fn health(app: &App, args: HealthArgs) -> Result<i32> {
+    let format = format(app, args.format.as_deref())?;
     let (git, cfg, r) = load(app)?;
     let inv = health::check(&git, &cfg, &r);
     let h = health::compute(&r, &inv, app.now);
-    let format = if app.json {
-        "json"
-    } else {
-        args.format.as_str()
-    };
+    let quiet_and_well = app.quiet && h.overall == health::Level::Healthy;
     match format {
-        "json" => super::print_json(&h)?,
-        "markdown" => print!("{}", render_markdown(&h)),
-        _ => print!("{}", render_text(&h)),
+        _ if quiet_and_well => {}
+        "json" => out::json(&h)?,
+        "markdown" => out::text(&render_markdown(&h)),
+        _ => out::text(&render_text(&h)),
     }
-    if h.overall == health::Level::Error {
-        return Err(Error::HealthError.into());
-    }
-    Ok(0)
+    // The result is printed; ERROR is said by the exit code alone (not as an error
+    // object after the health object).
+    Ok(if h.overall == health::Level::Error {
+        exit::HEALTH_ERROR
+    } else {
+        exit::OK
+    })
 }
 
 pub fn check(app: &App, _args: CheckArgs) -> Result<i32> {
@@ -52,42 +71,58 @@ pub fn check(app: &App, _args: CheckArgs) -> Result<i32> {
     let inv = health::check(&git, &cfg, &r);
     let bad = inv.iter().filter(|i| !i.ok).count();
     if app.json {
-        super::print_json(&inv)?;
+        out::json(&json!({"ok": bad == 0, "violated": bad, "invariants": inv}))?;
     } else {
         for i in &inv {
-            println!(
-                "{} {:<4} {}{} — {} checked",
-                if i.ok { "ok  " } else { "FAIL" },
+            let mark = if i.ok {
+                out::paint(Paint::Green, "ok  ")
+            } else {
+                out::paint(Paint::Red, "FAIL")
+            };
+            outln!(
+                "{mark} {:<4} {}{} — {} checked",
                 i.id,
                 i.name,
                 if i.critical { " (CRITICAL)" } else { "" },
                 i.checked
             );
             for e in &i.evidence {
-                println!("       {e}");
+                outln!("       {}", out::safe(e));
             }
         }
-        println!(
+        outln!(
             "{}",
             if bad == 0 {
                 "all invariants hold".to_string()
             } else {
-                format!("{bad} invariants violated")
+                format!("{} violated", out::count(bad, "invariant", "invariants"))
             }
         );
     }
-    Ok(if bad == 0 { 0 } else { 1 })
+    Ok(if bad == 0 { exit::OK } else { exit::FAILURE })
+}
+
+fn level_paint(l: health::Level) -> Paint {
+    match l {
+        health::Level::Healthy => Paint::Green,
+        health::Level::Warning => Paint::Yellow,
+        health::Level::Error => Paint::Red,
+    }
 }
 
 fn render_text(h: &health::Health) -> String {
-    let mut s = format!("improve health: {}\n", h.overall.as_str());
+    let mut s = format!(
+        "improve health: {}\n",
+        out::paint(level_paint(h.overall), h.overall.as_str())
+    );
     for i in &h.indicators {
+        let level = format!("{:<8}", i.level.as_str());
         s.push_str(&format!(
-            "  {:<4} {:<8} {:<26} {}  [{}]\n",
+            "  {:<4} {} {:<26} {}  [{}]\n",
             i.id,
-            i.level.as_str(),
+            out::paint(level_paint(i.level), &level),
             i.name,
-            i.detail,
+            out::safe(&i.detail),
             i.thresholds
         ));
     }

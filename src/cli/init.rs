@@ -21,8 +21,14 @@ pub struct Args {
 pub fn run(app: &App, args: Args) -> Result<i32> {
     let git = app.git()?;
     let s = improve::init::init(&git, app.now, args.commit, args.new_chain)?;
+    // Every configured target, resolved against this repository's deploy branch.
+    let cfg = improve::config::Config::load(&git.root().join(s.config))
+        .or_else(|_| improve::config::Config::for_repo(&git))?;
+    let targets = improve::propose::targets::check_repo(&git, &cfg)?;
     if app.json {
-        super::print_json(&s)?;
+        let mut v = serde_json::to_value(&s)?;
+        v["unresolved_targets"] = serde_json::to_value(&targets.unresolved)?;
+        super::print_json(&v)?;
         return Ok(0);
     }
     if s.wrote_config {
@@ -45,6 +51,21 @@ pub fn run(app: &App, args: Args) -> Result<i32> {
         app.say(format!("created records branch {}", s.records_branch));
     } else {
         app.say(format!("records branch {} exists", s.records_branch));
+    }
+    if targets.unresolved.is_empty() {
+        app.say(format!(
+            "all {} tunables and {} template targets resolve on {}",
+            targets.tunables, targets.template_targets, cfg.deploy_branch
+        ));
+    } else {
+        app.say(format!(
+            "{} of the configured targets do not resolve on {} (edit the config or the templates; `improve config check` repeats this):",
+            targets.unresolved.len(),
+            cfg.deploy_branch
+        ));
+        for u in &targets.unresolved {
+            app.say(format!("  {u}"));
+        }
     }
     Ok(0)
 }

@@ -1,23 +1,33 @@
 //! The command line (DESIGN §11): one file per subcommand, each with its documented
 //! `Args` (the doc comment is the `--help` text) and one `run` function, dispatched
-//! from a single `match`. Exit codes are decided in `improve::error`.
+//! from a single `match`. Exit codes are decided in `improve::error`; everything
+//! printed goes through `out` (stdout) and `trace` (stderr).
 
+#[macro_use]
+mod out;
 mod app;
 mod audit;
+mod config;
 mod cycle;
 mod decide;
 mod demo;
 mod generate;
 mod health;
 mod init;
+mod progress;
 mod report;
 mod rollback;
 mod show;
+mod status;
+mod table;
+mod trace;
 mod trigger;
+mod verdicts;
 
 use app::App;
 use clap::{Parser, Subcommand};
 use improve::error::{exit, exit_code};
+use serde_json::json;
 use std::path::PathBuf;
 
 /// Makes a running system better over time while its humans stay in control.
@@ -37,18 +47,30 @@ pub struct Cli {
     /// The target repository (default: the current directory).
     #[arg(long, global = true, value_name = "PATH", default_value = ".")]
     pub repo: PathBuf,
-    /// A simulated clock (RFC 3339), for tests, demos and replays.
-    #[arg(long, global = true, env = "IMPROVE_NOW", value_name = "RFC3339")]
+    /// A simulated clock (RFC 3339), for tests, demos and replays; also IMPROVE_NOW.
+    #[arg(
+        long,
+        global = true,
+        env = "IMPROVE_NOW",
+        value_name = "RFC3339",
+        hide = true
+    )]
     pub now: Option<String>,
-    /// Print results as JSON for scripts.
+    /// Print the result as one JSON object on stdout (with a `schema` version; an
+    /// error is an object too, with its exit code).
     #[arg(long, global = true)]
     pub json: bool,
-    /// More log output on stderr (-v, -vv); RUST_LOG overrides.
+    /// Show what runs on stderr: -v the cycle's phases with their timings, -vv each
+    /// proposal's steps and commands; RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// Only errors on stderr, no progress lines on stdout.
+    /// Quiet when all is well: only errors on stderr, no progress, no narration on
+    /// stdout (`health` prints nothing while HEALTHY).
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Colour: auto (on a terminal, unless NO_COLOR is set), always or never.
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    pub color: out::ColorWhen,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -56,9 +78,10 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Init(init::Args),
+    Config(config::Args),
     Cycle(cycle::Args),
     Trigger(trigger::Args),
-    Status(show::StatusArgs),
+    Status(status::Args),
     Proposals(show::ProposalsArgs),
     Show(show::ShowArgs),
     Approve(decide::ApproveArgs),
@@ -73,53 +96,85 @@ pub enum Command {
     Demo(demo::Args),
 }
 
-fn init_tracing(verbose: u8, quiet: bool) {
-    use tracing_subscriber::EnvFilter;
-    let default = if quiet {
-        "error"
-    } else {
-        match verbose {
-            0 => "warn",
-            1 => "info",
-            _ => "debug",
-        }
-    };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .without_time()
-        .try_init();
+/// `--json` anywhere before `--`, for errors that come before the command line is
+/// parsed.
+fn json_requested() -> bool {
+    std::env::args_os()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json")
 }
 
 /// Parses the command line, runs it, and returns the process exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
-        Ok(c) => c,
-        Err(e) => {
-            let code = if e.use_stderr() {
-                exit::USAGE
-            } else {
-                exit::OK
-            };
-            let _ = e.print();
-            return code;
-        }
-    };
-    init_tracing(cli.verbose, cli.quiet);
-    match run(cli) {
-        Ok(code) => code,
-        Err(e) => {
-            let code = exit_code(&e);
-            if code == exit::BUSY {
-                eprintln!("improve: {e}");
-            } else {
-                eprintln!("improve: error: {e:#}");
+    let code = match Cli::try_parse() {
+        Ok(cli) => {
+            let ansi = out::init(cli.color);
+            trace::init(cli.verbose, cli.quiet, ansi);
+            let json = cli.json;
+            match run(cli) {
+                Ok(code) => code,
+                Err(e) => report_error(&e, json),
             }
-            code
         }
+        Err(e) => parse_error(&e),
+    };
+    out::finish().unwrap_or(code)
+}
+
+/// Help and version go to stdout (exit 0); a usage error to stderr, and with
+/// `--json` as an error object on stdout too (exit 2).
+fn parse_error(e: &clap::Error) -> i32 {
+    let color = out::init(out::ColorWhen::Auto);
+    if !e.use_stderr() {
+        let help = e.render();
+        out::text(&if out::colored() {
+            help.ansi().to_string()
+        } else {
+            help.to_string()
+        });
+        return exit::OK;
     }
+    let text = if color {
+        e.render().ansi().to_string()
+    } else {
+        e.render().to_string()
+    };
+    out::err_line(text.trim_end());
+    if json_requested() {
+        print_error("usage", &e.render().to_string(), exit::USAGE, json!({}));
+    }
+    exit::USAGE
+}
+
+/// Says what went wrong on stderr, and with `--json` as an object on stdout.
+fn report_error(e: &anyhow::Error, json: bool) -> i32 {
+    let code = exit_code(e);
+    if code == exit::BUSY {
+        out::err_line(format!("improve: {e}"));
+    } else {
+        out::err_line(format!("improve: error: {}", out::safe(&format!("{e:#}"))));
+    }
+    if json {
+        let mut extra = json!({});
+        if let Some(improve::error::Error::Config {
+            file, line, field, ..
+        }) = e.chain().find_map(|c| c.downcast_ref())
+        {
+            extra = json!({"file": file, "line": line, "field": field});
+        }
+        print_error(improve::error::kind(e), &format!("{e:#}"), code, extra);
+    }
+    code
+}
+
+/// `{"schema": 1, "error": {"kind", "message", "exit_code", ...}}` on stdout.
+fn print_error(kind: &str, message: &str, code: i32, extra: serde_json::Value) {
+    let mut err = json!({"kind": kind, "message": message.trim_end(), "exit_code": code});
+    if let (Some(e), Some(x)) = (err.as_object_mut(), extra.as_object()) {
+        e.extend(x.clone());
+    }
+    let _ = out::json(&json!({ "error": err }));
 }
 
 fn run(cli: Cli) -> anyhow::Result<i32> {
@@ -130,12 +185,14 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         now,
         json: cli.json,
         quiet: cli.quiet,
+        verbose: cli.verbose,
     };
     match cli.command {
         Command::Init(a) => init::run(&app, a),
+        Command::Config(a) => config::run(&app, a),
         Command::Cycle(a) => cycle::run(&app, a),
         Command::Trigger(a) => trigger::run(&app, a),
-        Command::Status(a) => show::status(&app, a),
+        Command::Status(a) => status::run(&app, a),
         Command::Proposals(a) => show::proposals(&app, a),
         Command::Show(a) => show::show(&app, a),
         Command::Approve(a) => decide::approve(&app, a),
@@ -145,14 +202,13 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Check(a) => health::check(&app, a),
         Command::Report(a) => report::run(&app, a),
         Command::Audit(a) => audit::run(&app, a),
-        Command::Completions(a) => generate::completions(a),
-        Command::Man(a) => generate::man(a),
+        Command::Completions(a) => generate::completions(&app, a),
+        Command::Man(a) => generate::man(&app, a),
         Command::Demo(a) => demo::run(&app, a),
     }
 }
 
-/// Prints a value as pretty JSON on stdout.
+/// Prints a value as pretty JSON on stdout, with the `schema` version.
 pub(crate) fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(v)?);
-    Ok(())
+    out::json(v)
 }

@@ -1,11 +1,12 @@
 //! `improve rollback D-N`: revert a deployment on request.
 
 use super::app::App;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use improve::context::Ctx;
 use improve::deploy::{self, rollback, DeployStatus};
-use improve::error::Error;
+use improve::error::{exit, Error};
 use improve::lock::{Acquire, CycleLock};
+use serde_json::json;
 
 /// Revert a deployment with `git revert` (never forced: a revert that would conflict
 /// changes nothing and is reported), tag it improve/rollback/D-N and record it.
@@ -26,12 +27,14 @@ pub fn run(app: &App, args: Args) -> Result<i32> {
     let cfg = app.config(&git)?;
     let _lock = match CycleLock::try_acquire(&git.local_dir()?)? {
         Acquire::Held(l) => l,
-        Acquire::Busy(pid) => return Err(Error::Busy { pid }.into()),
+        Acquire::Busy(pid) => {
+            let what = format!("the rollback of {}", args.id);
+            return Err(Error::CycleRunning { pid, what }.into());
+        }
     };
     let mut ctx = Ctx::open(&git, &cfg, "human", app.now)?;
     let id = super::show::normalize_id(&args.id);
-    let mut d = deploy::load(&ctx.records, &id)?
-        .with_context(|| format!("no deployment {id} on record"))?;
+    let mut d = deploy::load(&ctx.records, &id)?.ok_or_else(|| super::show::unknown(&id))?;
     if !d.status.is_live() && d.status != DeployStatus::Stable {
         return Err(Error::Usage(format!(
             "{id} is {}; nothing to roll back",
@@ -40,10 +43,17 @@ pub fn run(app: &App, args: Args) -> Result<i32> {
         .into());
     }
     let line = rollback::rollback(&mut ctx, &mut d, &args.reason, &args.by)?;
-    app.say(&line);
-    Ok(if d.status == DeployStatus::RolledBack {
-        0
+    if app.json {
+        super::out::json(&json!({
+            "id": d.id, "proposal": d.proposal, "status": d.status.as_str(),
+            "rollback_commit": d.rollback_commit, "message": line,
+        }))?;
     } else {
-        1
+        app.say(super::out::safe(&line));
+    }
+    Ok(if d.status == DeployStatus::RolledBack {
+        exit::OK
+    } else {
+        exit::FAILURE
     })
 }

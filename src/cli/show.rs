@@ -1,17 +1,23 @@
-//! `improve status`, `improve proposals`, `improve show P-N`: what was found, where,
-//! why, what is proposed, where each proposal stands and what happens next.
+//! `improve proposals` and `improve show P-N|D-N`: what was found, where, why, what
+//! is proposed, how it was validated (the whole result, with a row per metric), where
+//! each proposal and deployment stands and what happens next.
 
 use super::app::App;
-use anyhow::{Context, Result};
-use improve::cycle::{record, CycleRecord, PatternOut};
-use improve::deploy::{self, Deployment};
+use super::out::{self, safe, safe_lines, Paint};
+use super::table::Table;
+pub use super::verdicts::monitor_summary;
+use super::verdicts::{self, direction_words, last_column};
+use anyhow::Result;
+use improve::config::Config;
+use improve::deploy::effect::Effect;
+use improve::deploy::{self, Check, Deployment};
+use improve::error::Error;
+use improve::forge::record::PullRecord;
 use improve::records::Records;
 use improve::store::proposals::{self as prop, Proposal, Status};
+use improve::validate::judge::{Judgment, Verdict};
+use improve::validate::{self, Validation};
 use serde_json::json;
-
-/// Where things stand: the last cycle, open proposals, live deployments.
-#[derive(Debug, clap::Args)]
-pub struct StatusArgs {}
 
 /// List proposals, newest first.
 #[derive(Debug, clap::Args)]
@@ -21,8 +27,10 @@ pub struct ProposalsArgs {
     pub all: bool,
 }
 
-/// Explain one proposal: the pattern and its evidence, the change, the validation,
-/// the decision, and what happens next.
+/// Explain one proposal (P-N): the pattern and its evidence, the change, the whole
+/// validation with a row per metric, the decision and what happens next; or one
+/// deployment (D-N): its commits and tags, the verification, and the monitor's
+/// verdict per metric (baseline, after, change, interval) in each check.
 #[derive(Debug, clap::Args)]
 pub struct ShowArgs {
     /// A proposal id (P-7 or P-0007) or a deployment id (D-3).
@@ -38,6 +46,16 @@ pub fn normalize_id(id: &str) -> String {
         }
     }
     id
+}
+
+/// An unknown id is bad usage (exit 2), with where to look.
+pub fn unknown(id: &str) -> anyhow::Error {
+    let (what, list) = if id.starts_with("D-") {
+        ("deployment", "improve status")
+    } else {
+        ("proposal", "improve proposals --all")
+    };
+    Error::Usage(format!("no {what} {} on record (see `{list}`)", safe(id))).into()
 }
 
 /// What happens next for a proposal, in plain words.
@@ -63,190 +81,166 @@ pub fn next_step(p: &Proposal) -> String {
     }
 }
 
-fn open_records(app: &App) -> Result<(improve::git::Git, improve::config::Config)> {
-    let git = app.git()?;
-    let cfg = app.config(&git)?;
-    Ok((git, cfg))
+pub fn short(oid: &str) -> &str {
+    &oid[..oid.len().min(12)]
 }
 
-pub fn status(app: &App, _args: StatusArgs) -> Result<i32> {
-    let (git, cfg) = open_records(app)?;
-    let records = Records::open(&git, &cfg.records_branch)?;
-    if !records.exists() {
-        app.say("not initialised: run `improve init`");
-        return Ok(0);
-    }
-    // The summary the cycles keep and the chain since the last verified checkpoint:
-    // bounded by what is shown, not by the history.
-    let summary = improve::cycle::summary::current(&records)?;
-    let last: Option<CycleRecord> = match &summary.last_cycle {
-        Some(id) => record::load(&records, id)?,
-        None => None,
-    };
-    let proposals = prop::load_all(&records)?;
-    let deployments = deploy::load_all(&records)?;
-    let verification = improve::audit::verify_from_checkpoint(&git, records.tip)?;
-    if app.json {
-        super::print_json(&json!({
-            "cycles": summary.cycles,
-            "last_cycle": last.as_ref().map(|c| json!({"cycle": c.cycle, "started": c.started, "outcome": c.outcome, "patterns": c.patterns.iter().map(PatternOut::of).collect::<Vec<_>>()})),
-            "proposals": proposals.iter().map(|p| json!({"id": p.id, "status": p.status.as_str(), "type": p.kind.as_str(), "summary": p.change.summary, "next": next_step(p)})).collect::<Vec<_>>(),
-            "deployments": deployments.iter().map(|d| json!({"id": d.id, "proposal": d.proposal, "status": d.status.as_str()})).collect::<Vec<_>>(),
-            "audit_ok": verification.ok(),
-        }))?;
-        return Ok(0);
-    }
-    println!("improve status for {}", git.root().display());
-    match &last {
-        None => println!("  no cycle has run yet: `improve cycle`"),
-        Some(c) => {
-            println!(
-                "  {} cycles; the last, {} at {}: {}",
-                summary.cycles, c.cycle, c.started, c.outcome
-            );
-            println!(
-                "    read {} lines from {} files; skipped {}",
-                c.lines_read, c.files_read, c.skipped_total
-            );
-            for p in &c.patterns {
-                let layer = p
-                    .layer
-                    .map(|l| format!(", {} layer", l.as_str()))
-                    .unwrap_or_default();
-                let mark = if p.actionable { "problem" } else { "noted" };
-                println!(
-                    "    {mark}: {} {}{layer} — {}",
-                    p.kind.as_str(),
-                    p.subject,
-                    p.why
-                );
-            }
-        }
-    }
-    let open: Vec<&Proposal> = proposals.iter().filter(|p| p.status.is_open()).collect();
-    println!("  {} open proposals", open.len());
-    for p in &open {
-        println!(
-            "    {} [{}] {} — next: {}",
-            p.id,
-            p.status.as_str(),
-            p.change.summary,
-            next_step(p)
-        );
-        if !p.conflicts.is_empty() {
-            println!(
-                "      conflicts with {} (escalated to a human)",
-                p.conflicts.join(", ")
-            );
-        }
-    }
-    let live: Vec<_> = deployments.iter().filter(|d| d.status.is_live()).collect();
-    if !live.is_empty() {
-        println!("  {} deployments being watched", live.len());
-        for d in live {
-            println!(
-                "    {} ({}) since {} — roll back: improve rollback {} or git revert {}",
-                d.id,
-                d.proposal,
-                d.deployed_at,
-                d.id,
-                &d.deploy_commit[..d.deploy_commit.len().min(12)]
-            );
-        }
-    }
-    println!(
-        "  audit log: {}",
-        if verification.ok() {
-            format!("{} entries, chain intact", verification.last_seq)
-        } else {
-            format!("FAILED: {}", verification.problems.join("; "))
-        }
-    );
-    Ok(0)
+fn heading(s: &str) {
+    outln!();
+    out::heading(s);
 }
 
 pub fn proposals(app: &App, args: ProposalsArgs) -> Result<i32> {
-    let (git, cfg) = open_records(app)?;
+    let git = app.git()?;
+    let cfg = app.config(&git)?;
     let records = Records::open(&git, &cfg.records_branch)?;
     let mut list = prop::load_all(&records)?;
     list.reverse();
-    let list: Vec<Proposal> = list
-        .into_iter()
-        .filter(|p| args.all || p.status.is_open())
-        .collect();
+    list.retain(|p| args.all || p.status.is_open());
     if app.json {
-        super::print_json(&list)?;
+        out::json(&json!({ "proposals": list }))?;
         return Ok(0);
     }
     if list.is_empty() {
-        println!("no {}proposals", if args.all { "" } else { "open " });
+        outln!("no {}proposals", if args.all { "" } else { "open " });
+        return Ok(0);
     }
+    let mut t = Table::new(&["id", "status", "type", "risk", "change"]);
     for p in &list {
-        println!(
-            "{}  {:<17} {:<15} {:<8} {}",
-            p.id,
-            p.status.as_str(),
-            p.kind.as_str(),
-            p.risk.as_str(),
-            p.change.summary
-        );
+        t.row(vec![
+            p.id.clone(),
+            p.status.as_str().into(),
+            p.kind.as_str().into(),
+            p.risk.as_str().into(),
+            safe(&p.change.summary).into_owned(),
+        ]);
     }
+    t.print("", |col, cell| {
+        (col == 1 && cell.starts_with("awaiting")).then_some(Paint::Yellow)
+    });
     Ok(0)
 }
 
 pub fn show(app: &App, args: ShowArgs) -> Result<i32> {
-    let (git, cfg) = open_records(app)?;
+    let git = app.git()?;
+    let cfg = app.config(&git)?;
     let records = Records::open(&git, &cfg.records_branch)?;
     let id = normalize_id(&args.id);
     if id.starts_with("D-") {
-        return show_deployment(app, &records, &id);
+        return show_deployment(app, &cfg, &records, &id);
     }
-    let p: Proposal = records
-        .read_yaml(&prop::yaml_path(&id))?
-        .with_context(|| format!("no proposal {id} on record (see `improve proposals --all`)"))?;
+    if !id.starts_with("P-") {
+        return Err(Error::Usage(format!(
+            "{} is neither a proposal (P-N) nor a deployment (D-N)",
+            safe(&args.id)
+        ))
+        .into());
+    }
+    let p = prop::load(&records, &id)?.ok_or_else(|| unknown(&id))?;
+    let validation: Option<Validation> = records.read_json(&validate::path(&p.id))?;
+    let patch = records.read_string(&prop::patch_path(&p.id))?;
+    let pull: Option<PullRecord> = records.read_json(&improve::forge::record::path(&p.id))?;
     if app.json {
-        super::print_json(&p)?;
+        let mut v = serde_json::to_value(&p)?;
+        v["next"] = json!(next_step(&p));
+        v["validation"] = json!(validation);
+        v["patch"] = json!(patch);
+        v["pull_request"] = json!(pull);
+        out::json(&v)?;
         return Ok(0);
     }
-    println!("{} — {}", p.id, p.title);
-    println!(
-        "  status: {} ({} risk, {}); next: {}",
+    proposal_head(&p);
+    if let Some(pr) = &pull {
+        outln!(
+            "  pull request: {} ({}, {})",
+            safe(&pr.url),
+            pr.forge,
+            safe(&pr.state)
+        );
+    }
+    found(&p);
+    proposed(&p, validation.as_ref());
+    if let Some(patch) = patch {
+        heading("The change (change.patch)");
+        for l in safe_lines(&patch) {
+            outln!("  {l}");
+        }
+    }
+    heading("Validation");
+    match &validation {
+        Some(v) => validation_result(&cfg, &p, v),
+        None => outln!("  none on record yet: {}", next_step(&p)),
+    }
+    heading("History");
+    for e in &p.history {
+        outln!(
+            "  {} {}{}",
+            e.ts,
+            safe(&e.what),
+            e.by.as_ref()
+                .map(|b| format!(" (by {})", safe(b)))
+                .unwrap_or_default()
+        );
+    }
+    Ok(0)
+}
+
+fn proposal_head(p: &Proposal) {
+    let title = p
+        .title
+        .strip_prefix(&format!("{}: ", p.id))
+        .unwrap_or(&p.title);
+    outln!("{} — {}", p.id, out::paint(Paint::Bold, &safe(title)));
+    outln!(
+        "  status: {} ({} risk, {}{}); next: {}",
         p.status.as_str(),
         p.risk.as_str(),
         p.kind.as_str(),
-        next_step(&p)
+        p.tier.map(|t| format!(", {t} tier")).unwrap_or_default(),
+        next_step(p)
     );
-    println!(
+    outln!(
         "  branch: {} (commit {})",
         p.branch,
         short(&p.branch_commit)
     );
-    println!();
-    println!("What was found");
-    println!(
+    if let Some(d) = &p.deployment {
+        outln!("  deployment: {d} (`improve show {d}`)");
+    }
+}
+
+fn found(p: &Proposal) {
+    heading("What was found");
+    outln!(
         "  pattern {} ({} occurrences) — {}",
-        p.pattern.signature, p.pattern.occurrences, p.pattern.why
+        safe(&p.pattern.signature),
+        p.pattern.occurrences,
+        safe(&p.pattern.why)
     );
     if let Some(l) = p.pattern.layer {
-        println!(
+        outln!(
             "  attributed to the {} layer (rule {}, confidence {:.2}): {}",
             l.as_str(),
-            p.pattern.rule.clone().unwrap_or_default(),
+            safe(p.pattern.rule.as_deref().unwrap_or("")),
             p.pattern.confidence,
-            p.pattern.explanation
+            safe(&p.pattern.explanation)
         );
     }
-    println!("  evidence:");
+    outln!(
+        "  evidence ({} of {} shown):",
+        p.pattern.evidence.len().min(8),
+        p.pattern.evidence.len()
+    );
     for e in p.pattern.evidence.iter().take(8) {
         let loc = if e.line > 0 {
-            format!("{}:{}", e.file, e.line)
+            format!("{}:{}", safe(&e.file), e.line)
         } else {
-            e.file.clone()
+            safe(&e.file).into_owned()
         };
-        println!(
+        outln!(
             "    {loc}{}{}{}",
             e.ts.as_ref()
-                .map(|t| format!(" at {t}"))
+                .map(|t| format!(" at {}", safe(t)))
                 .unwrap_or_default(),
             e.value
                 .map(|v| format!(" value {v:.4}"))
@@ -254,85 +248,203 @@ pub fn show(app: &App, args: ShowArgs) -> Result<i32> {
             if e.detail.is_empty() {
                 String::new()
             } else {
-                format!(" — {}", e.detail.escape_debug())
+                format!(" — {}", safe(&e.detail))
             }
         );
     }
-    println!();
-    println!("What is proposed");
-    println!("  {}", p.change.summary);
-    println!("  rationale: {}", p.rationale);
-    println!(
-        "  target metric: {} ({:?} is better)",
-        p.target_metric.name, p.target_metric.direction
+}
+
+fn proposed(p: &Proposal, v: Option<&Validation>) {
+    heading("What is proposed");
+    outln!("  {}", safe(&p.change.summary));
+    outln!("  rationale: {}", safe(&p.rationale));
+    outln!(
+        "  target metric: {} ({})",
+        safe(&p.target_metric.name),
+        direction_words(p.target_metric.direction)
     );
-    println!(
-        "  validation: {} — {}",
-        p.validation_plan.mode, p.validation_plan.description
-    );
-    println!("  rollback: {}", p.rollback_plan);
+    // The plan as proposed; the mode it was validated in is the record's (below).
+    let planned = p.validation_plan.mode;
+    match v {
+        Some(v) if v.mode != planned => outln!(
+            "  validation plan: {planned} — {} (validated as {} instead; see below)",
+            safe(&p.validation_plan.description),
+            v.mode
+        ),
+        _ => outln!(
+            "  validation plan: {planned} — {}",
+            safe(&p.validation_plan.description)
+        ),
+    }
+    outln!("  rollback: {}", safe(&p.rollback_plan));
     if !p.conflicts.is_empty() {
-        println!(
-            "  CONFLICTS with {}: escalated to a human",
+        outln!(
+            "  {} with {}: escalated to a human",
+            out::paint(Paint::Yellow, "CONFLICTS"),
             p.conflicts.join(", ")
         );
     }
-    if let Some(patch) = records.read_string(&prop::patch_path(&p.id))? {
-        println!();
-        println!("The change (change.patch)");
-        for l in patch.lines() {
-            println!("  {l}");
-        }
+}
+
+/// Every field of `proposals/P-N/validation.json`, the metrics as tables.
+fn validation_result(cfg: &Config, p: &Proposal, v: &Validation) {
+    let status = v.status.as_str();
+    let painted = out::paint(
+        match status {
+            "PASSED" => Paint::Green,
+            "FAILED" => Paint::Red,
+            _ => Paint::Yellow,
+        },
+        status,
+    );
+    outln!("  mode: {} — {painted}", v.mode);
+    outln!(
+        "  started {}{}; commit {}",
+        v.started,
+        v.finished
+            .as_ref()
+            .map(|f| format!(", finished {f}"))
+            .unwrap_or_else(|| ", still running".into()),
+        short(&v.commit)
+    );
+    outln!(
+        "  target metric {}: {} (target_improved: {})",
+        safe(&p.target_metric.name),
+        if v.target_improved {
+            "improved measurably"
+        } else {
+            "not improved measurably"
+        },
+        v.target_improved
+    );
+    if !v.recommendation.is_empty() {
+        outln!("  recommendation: {}", safe(&v.recommendation));
     }
-    if let Some(v) = records.read_string(&format!("proposals/{}/validation.json", p.id))? {
-        println!();
-        println!("Validation");
-        for l in v.lines().take(40) {
-            println!("  {l}");
-        }
-    }
-    println!();
-    println!("History");
-    for e in &p.history {
-        println!(
-            "  {} {}{}",
-            e.ts,
-            e.what,
-            e.by.as_ref()
-                .map(|b| format!(" (by {b})"))
-                .unwrap_or_default()
+    if let Some(why) = &v.environment {
+        outln!(
+            "  could not judge the change here: {} (validated again in a later cycle; the fix is not held against its pattern)",
+            safe(why)
         );
     }
-    Ok(0)
+    if v.extended {
+        outln!("  extended: the experiment ran longer for more samples");
+    }
+    for r in &v.runs {
+        let how = match (r.exit_code, r.timed_out, &r.spawn_error, r.signal) {
+            (_, _, Some(e), _) => format!("could not start: {}", safe(e)),
+            (_, true, _, _) => format!(
+                "stopped by {}",
+                r.stopped_by
+                    .as_ref()
+                    .map(|s| format!("{s:?}"))
+                    .unwrap_or_else(|| "its time limit".into())
+            ),
+            (_, _, _, Some(sig)) => format!("ended by signal {sig}"),
+            (Some(c), ..) => format!("exit {c}"),
+            (None, ..) => "no exit code".into(),
+        };
+        outln!(
+            "  ran `{}` in {} ms: {how}{}",
+            safe(&r.argv.join(" ")),
+            r.millis,
+            if r.leftovers_killed > 0 {
+                format!(" ({} leftover processes ended)", r.leftovers_killed)
+            } else {
+                String::new()
+            }
+        );
+        for l in safe_lines(&r.output_tail) {
+            outln!("    | {l}");
+        }
+    }
+    if !v.metrics_before.is_empty() || !v.metrics_after.is_empty() {
+        outln!("  replay, baseline against candidate:");
+        let t = verdicts::replay_table(cfg, v);
+        t.print("    ", last_column(5));
+    }
+    if let Some(j) = &v.judgment {
+        outln!(
+            "  judgment: {} (score {:.2}) — {}",
+            verdict_word(j),
+            j.score,
+            safe(&j.reason)
+        );
+        verdicts::judgment_table(j).print("    ", last_column(8));
+        for m in &j.metrics {
+            outln!("    {}", safe(&m.reason));
+        }
+        if j.metrics.iter().any(|m| m.critical) {
+            outln!("    (* critical: its failure fails the judgment)");
+        }
+    }
 }
 
-pub fn short(oid: &str) -> &str {
-    &oid[..oid.len().min(12)]
+/// Whether the fix worked: the verdict on its pattern's metric, with the numbers.
+fn effect_line(e: &Effect) -> String {
+    let num =
+        |x: Option<f64>, p: usize| x.map(|v| format!("{v:.p$}")).unwrap_or_else(|| "?".into());
+    match e.verdict {
+        None => format!(
+            "effect: being measured on {} ({} samples since the deploy)",
+            safe(&e.metric),
+            e.samples_after.len()
+        ),
+        Some(v) => format!(
+            "effect: {} — {} {} -> {} (n {} / {}), shift {}, effect size {}, p {}{}",
+            v.as_str(),
+            safe(&e.metric),
+            num(e.before, 3),
+            num(e.after, 3),
+            e.n_before,
+            e.n_after,
+            num(e.shift, 3),
+            num(e.effect_size, 2),
+            num(e.p, 3),
+            if e.reason.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", safe(&e.reason))
+            }
+        ),
+    }
 }
 
-fn show_deployment(app: &App, records: &Records, id: &str) -> Result<i32> {
-    let d: Deployment = records
-        .read_yaml(&deploy::path(id))?
-        .with_context(|| format!("no deployment {id} on record"))?;
+fn verdict_word(j: &Judgment) -> &'static str {
+    match j.verdict {
+        Verdict::Passed => "PASSED",
+        Verdict::Failed => "FAILED",
+        Verdict::Inconclusive => "INCONCLUSIVE",
+    }
+}
+
+fn show_deployment(app: &App, cfg: &Config, records: &Records, id: &str) -> Result<i32> {
+    let d: Deployment = deploy::load(records, id)?.ok_or_else(|| unknown(id))?;
     if app.json {
-        super::print_json(&d)?;
+        out::json(&d)?;
         return Ok(0);
     }
-    println!(
-        "{} — deployment of {} ({} tier, approved by {})",
+    let who = if d.approved_by.is_human() {
+        format!("approved by {}", safe(&d.approved_by.to_string()))
+    } else {
+        "deployed by the tool as its tier allows".to_string()
+    };
+    outln!(
+        "{} — deployment of {} ({} tier, {who})",
         d.id,
         d.proposal,
-        d.tier_name(),
-        d.approved_by
+        d.tier_name()
     );
-    println!("  status: {}", d.status.as_str());
-    println!(
+    outln!("  status: {}", d.status.as_str());
+    outln!(
         "  deploy commit {} on {} at {} (tag {})",
-        d.deploy_commit, d.branch, d.deployed_at, d.deploy_tag
+        d.deploy_commit,
+        d.branch,
+        d.deployed_at,
+        d.deploy_tag
     );
-    println!("  backup: tag {} at {}", d.backup_tag, d.backup_commit);
+    outln!("  backup: tag {} at {}", d.backup_tag, d.backup_commit);
     if let Some(r) = &d.rollback_commit {
-        println!(
+        outln!(
             "  rolled back by {r}{}",
             d.rollback_tag
                 .as_ref()
@@ -341,15 +453,82 @@ fn show_deployment(app: &App, records: &Records, id: &str) -> Result<i32> {
         );
     }
     if let Some(r) = &d.reason {
-        println!("  reason: {r}");
+        outln!("  reason: {}", safe(r));
+    }
+    if let Some(e) = &d.ended_at {
+        outln!("  ended {e}");
+    }
+    if let Some(e) = &d.effect {
+        outln!("  {}", effect_line(e));
     }
     for c in &d.checks {
-        println!("  check: {}", serde_json::to_string(c)?);
+        if let Check::Verify(v) = c {
+            heading("Verification");
+            outln!(
+                "  `{}`: {}{}",
+                safe(&v.verify.join(" ")),
+                v.exit_code
+                    .map(|c| format!("exit {c}"))
+                    .unwrap_or_else(|| "no exit code".into()),
+                if v.timed_out { ", timed out" } else { "" }
+            );
+            for l in safe_lines(&v.output) {
+                outln!("    | {l}");
+            }
+        }
+    }
+    let monitors: Vec<_> = d.checks.iter().filter_map(Check::monitor).collect();
+    heading(&format!(
+        "Monitor: {} against the baseline before the deploy",
+        out::count(monitors.len(), "check", "checks")
+    ));
+    if monitors.is_empty() {
+        outln!("  {}", monitor_summary(&d));
+    }
+    // Every check in one line; the table for the latest (and, with -v, for each).
+    for (i, m) in monitors.iter().enumerate() {
+        let latest = i + 1 == monitors.len();
+        let verdict = if m.degraded.is_empty() {
+            out::paint(Paint::Green, "healthy")
+        } else {
+            out::paint(
+                Paint::Red,
+                &format!(
+                    "DEGRADED{}: {}",
+                    if m.severe { " (severe)" } else { "" },
+                    m.degraded.join(", ")
+                ),
+            )
+        };
+        outln!(
+            "  {} at {}: {verdict}{}",
+            m.cycle,
+            m.ts,
+            if m.deferred {
+                " (not counted: a newer deployment was reverted in this window)"
+            } else {
+                ""
+            }
+        );
+        if latest || app.verbose > 0 {
+            verdicts::monitor_table(m).print("    ", last_column(7));
+        }
+        if latest {
+            for c in &m.metrics {
+                outln!("    {}", safe(&c.reason));
+            }
+        }
+    }
+    if monitors.len() > 1 && app.verbose == 0 {
+        outln!("  (-v shows the table of every check; --json has all the numbers)");
     }
     if d.status.is_live() {
-        println!(
-            "  roll back: improve rollback {} (or git revert {})",
-            d.id, d.deploy_commit
+        outln!();
+        outln!(
+            "  monitored for {}; roll back: improve rollback {} (or git revert {})",
+            cfg.deployment.monitor_duration,
+            d.id,
+            d.deploy_commit
         );
     }
     Ok(0)

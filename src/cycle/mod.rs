@@ -3,10 +3,14 @@
 //! owns its decisions. Observe, diagnose and propose land in ONE records commit
 //! together with the advanced cursors, so a cycle killed before it leaves no trace and
 //! the next cycle simply redoes the work; proposal branch refs are created after that
-//! commit and repaired by the next cycle if the process died in between.
+//! commit and repaired by the next cycle if the process died in between. A cycle with
+//! a remote fetches it first and (with `--push`) publishes what it committed last; a
+//! configured forge gets one pull request per proposal (`pulls`).
 
 mod advance;
+mod pulls;
 pub mod record;
+pub mod remote;
 pub mod summary;
 
 pub use record::{CycleRecord, PatternOut, ProposalOut, Report};
@@ -47,11 +51,17 @@ struct Run {
     budget: Duration,
     phase_ms: BTreeMap<String, u64>,
     notes: Vec<String>,
+    /// What the budget did not allow (the cycle record's `deferred`).
+    deferred: Vec<String>,
 }
 
 impl Run {
     fn over_budget(&self) -> bool {
         self.started.elapsed() > self.budget
+    }
+    /// The end of the budget: every command the cycle runs stops there.
+    fn deadline(&self) -> Instant {
+        self.started + self.budget
     }
     fn timed<T>(&mut self, phase: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
         let t0 = Instant::now();
@@ -70,6 +80,7 @@ struct Diagnosis {
 }
 
 /// Runs one cycle.
+#[tracing::instrument(name = "cycle", skip_all, fields(id = tracing::field::Empty, dry_run = opts.dry_run))]
 pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Report> {
     let _lock = if opts.dry_run {
         None
@@ -77,6 +88,14 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
         Some(lock(git, now)?)
     };
     crash::point("after-lock");
+    // Fetch first: a merge or a push made on the forge is seen by this cycle.
+    let remote = (!opts.dry_run)
+        .then(|| remote::Remote::of(git, cfg, opts.push.as_deref()))
+        .flatten();
+    let fetched = remote
+        .as_ref()
+        .map(|r| remote::fetch(git, cfg, r))
+        .unwrap_or_default();
     let mut ctx = Ctx::open(git, cfg, "", now)?;
     if !ctx.records.exists() {
         return Err(Error::Usage(format!(
@@ -92,19 +111,19 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
             cfg.dur(&cfg.cycle.time_budget).num_milliseconds().max(1) as u64
         ),
         phase_ms: BTreeMap::new(),
-        notes: vec![],
+        notes: fetched.notes,
+        deferred: vec![],
     };
-    let verification = audit::verify_incremental(git, ctx.records.tip)?;
-    if !verification.ok() {
-        run.notes.push(format!(
-            "audit log failed verification ({}); deploys are refused until a human resolves it",
-            verification.problems.first().cloned().unwrap_or_default()
-        ));
+    if let Some(d) = &fetched.diverged {
+        run.notes.push(d.clone());
     }
+    ctx.deadline = Some(run.deadline());
+    let verification = verify_audit(git, ctx.records.tip, opts.dry_run, &mut run.notes)?;
     if !opts.dry_run {
         proposals::ensure_branches(git, &proposals::load_all(&ctx.records)?)?;
     }
     ctx.cycle = ctx.records.next_id(record::DIR, "C-", 6)?;
+    tracing::Span::current().record("id", ctx.cycle.as_str());
     if !opts.dry_run {
         run.notes.extend(summary::upgrade(&mut ctx)?);
     }
@@ -129,13 +148,25 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
 
     // MONITOR before DIAGNOSE: a cycle that reverts a deploy diagnoses and proposes
     // from the reverted state, and learns from the outcome it just recorded.
-    let mut lifecycle = vec![];
+    let mut lifecycle = fetched.lines;
+    let mut monitor_refused = vec![];
     if !opts.dry_run {
-        lifecycle = deploy::monitor::run(&mut ctx, &obs)?;
+        let m = deploy::monitor::run(&mut ctx, &obs)?;
+        lifecycle.extend(m.lines);
+        monitor_refused = m.refused;
     }
 
     // DIAGNOSE
     let diagnosis = run.timed("diagnose", || diagnose(&ctx, &obs))?;
+    // Configured targets that do not resolve are said once a cycle, with the config's
+    // file and line, rather than as one failed proposal after another.
+    let targets = crate::propose::targets::check_repo(git, cfg)?;
+    run.notes.extend(
+        targets
+            .unresolved
+            .iter()
+            .map(|u| format!("configured target does not resolve: {u}")),
+    );
     pending.triggers.extend(triggers::from_findings(
         &obs.breaches,
         &diagnosis.found,
@@ -147,11 +178,18 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
     let (drafts, skips) = if run.over_budget() {
         run.notes
             .push("time budget spent before PROPOSE: deferred to the next cycle".into());
+        run.deferred.push("PROPOSE (new proposals)".into());
         (vec![], vec![])
     } else {
         run.timed("propose", || propose(&ctx, &diagnosis))?
     };
-    let outcome = if obs.is_empty() && pending.only_periodic() {
+    let no_data = record::no_data_reason(obs.sources_found, &git.root(), &source_globs(cfg));
+    if let Some(why) = &no_data {
+        run.notes.push(why.clone());
+    }
+    let outcome = if no_data.is_some() {
+        record::NO_DATA
+    } else if obs.is_empty() && pending.only_periodic() {
         "no_signals"
     } else if drafts.is_empty() {
         "observed"
@@ -176,8 +214,10 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
         phase_ms: run.phase_ms.clone(),
         notes: run.notes.clone(),
         audit_ok: verification.ok(),
+        deferred: run.deferred.clone(),
     };
     let mut report = Report::of(&record, &drafts, opts.dry_run, lifecycle);
+    report.refused = monitor_refused;
     if opts.dry_run {
         return Ok(report);
     }
@@ -192,35 +232,70 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
     proposals::ensure_branches(git, drafts.iter().map(|d| &d.proposal))?;
     crash::point("after-propose");
 
-    // VALIDATE -> APPROVE -> DEPLOY, then LEARN.
-    if run.over_budget() {
-        report
-            .notes
-            .push("time budget spent: validation and deploys deferred to the next cycle".into());
-    } else {
-        let inputs = advance::Inputs {
-            obs: &obs,
-            before: &before,
-            audit_ok: verification.ok(),
+    // Pull requests for the proposals whose branches are on the remote, and what
+    // happened to them on the forge, before anything decides on them.
+    let mut errors = vec![];
+    let mut pushed = vec![];
+    if let Some(r) = remote.as_ref().filter(|r| r.push) {
+        match remote::push_proposals(&ctx, r) {
+            Ok(b) => pushed = b,
+            Err(e) => errors.push(format!("{e:#}")),
+        }
+    }
+    let mut forge = pulls::connect(&ctx).unwrap_or_else(|note| {
+        report.notes.push(note);
+        None
+    });
+    if let Some(s) = forge.as_mut() {
+        let on_remote = |b: &str| {
+            remote
+                .as_ref()
+                .is_some_and(|r| r.has_branch(git, b, &pushed))
         };
         report
             .lifecycle
-            .extend(advance::advance(&mut ctx, &inputs)?);
+            .extend(pulls::open_and_read(&mut ctx, s, &on_remote)?);
+        report.notes.append(&mut s.notes);
+    }
+
+    // VALIDATE -> APPROVE -> DEPLOY, then LEARN.
+    let inputs = advance::Inputs {
+        obs: &obs,
+        before: &before,
+        audit_ok: verification.ok(),
+        blocked: fetched.diverged.as_deref(),
+    };
+    let advanced = advance::advance(&mut ctx, &inputs)?;
+    report.lifecycle.extend(advanced.lines);
+    report.refused.extend(advanced.refused);
+    if !advanced.deferred.is_empty() {
+        report.notes.push(format!(
+            "time budget ({}) spent: deferred to the next cycle: {}",
+            cfg.cycle.time_budget,
+            advanced.deferred.join(", ")
+        ));
+        report.deferred.extend(advanced.deferred);
     }
     crash::point("before-learn");
     if let Some(line) = learn::meta::maybe_propose(&mut ctx, pending.is_meta())? {
         report.lifecycle.push(line);
     }
+    if let Some(s) = forge.as_mut() {
+        report.lifecycle.extend(pulls::update(&mut ctx, s)?);
+        report.notes.append(&mut s.notes);
+    }
     retire_branches(&mut ctx, &mut report);
-    finish(&mut ctx, &run, report.lifecycle.len())?;
+    finish(&mut ctx, &run, &report)?;
     housekeep(git, cfg, now, &mut report);
-    if let Some(remote) = &opts.push {
-        if let Err(e) = push(&ctx, remote) {
-            report.notes.push(format!(
-                "push to {remote} failed (retried next cycle): {e:#}"
-            ));
+    // Published last, fast-forward only; a refusal fails the cycle (exit 1) once
+    // everything is on record.
+    if let Some(r) = remote.as_ref().filter(|r| r.push) {
+        if let Err(e) = remote::publish(&ctx, r) {
+            errors.push(format!("{e:#}"));
         }
     }
+    errors.extend(fetched.diverged);
+    report.errors = errors;
     Ok(report)
 }
 
@@ -246,6 +321,7 @@ fn lock(git: &Git, now: Timestamp) -> Result<CycleLock> {
 /// DIAGNOSE: patterns in this window against the metrics history, known patterns
 /// found in the library (recurrences counted first, so attribution escalates), then
 /// each attributed to the layer where its root cause lives.
+#[tracing::instrument(skip_all)]
 fn diagnose(ctx: &Ctx, obs: &Observation) -> Result<Diagnosis> {
     let (git, cfg) = (ctx.git, ctx.cfg);
     let ts = ctx.ts();
@@ -266,8 +342,11 @@ fn diagnose(ctx: &Ctx, obs: &Observation) -> Result<Diagnosis> {
         obs,
         &rules,
         cfg,
-        &|sig| library.escalation_floor(sig),
-        &|rule| templates.metric_of(rule),
+        &attribute::Levers {
+            floor: &|sig| library.escalation_floor(sig),
+            metric_of: &|rule| templates.metric_of(rule),
+            spent: &|rule, sig| templates.spent(rule, sig, &library),
+        },
     );
     Ok(Diagnosis {
         found,
@@ -277,6 +356,7 @@ fn diagnose(ctx: &Ctx, obs: &Observation) -> Result<Diagnosis> {
 }
 
 /// PROPOSE: drafts for the actionable patterns (objects not yet written).
+#[tracing::instrument(skip_all)]
 fn propose(ctx: &Ctx, d: &Diagnosis) -> Result<(Vec<Draft>, Vec<Skip>)> {
     let existing = proposals::load_all(&ctx.records)?;
     let first_id = ctx
@@ -301,6 +381,7 @@ fn propose(ctx: &Ctx, d: &Diagnosis) -> Result<(Vec<Draft>, Vec<Skip>)> {
 /// The cycle's first records commit: consumed triggers, metrics, cursors, patterns,
 /// the new proposals (their branch commits written now), the library, the cycle
 /// record and its learning record. Returns the drafts with their commits.
+#[tracing::instrument(name = "record", skip_all)]
 fn record_first_half(
     ctx: &mut Ctx,
     pending: &Pending,
@@ -376,8 +457,10 @@ fn append_metrics(tx: &mut Tx, cycle: &str, ts: &str, obs: &Observation) {
 }
 
 /// The whole cycle's cost, for H6 (overhead) and M3 (duration): the first commit could
-/// only time the phases before it.
-fn finish(ctx: &mut Ctx, run: &Run, events: usize) -> Result<()> {
+/// only time the phases before it; and what the budget deferred.
+#[tracing::instrument(skip_all)]
+fn finish(ctx: &mut Ctx, run: &Run, report: &Report) -> Result<()> {
+    let events = report.lifecycle.len();
     let t_total = run.started.elapsed().as_millis() as u64;
     let rest = t_total.saturating_sub(run.phase_ms.values().sum::<u64>());
     let Some(first) = record::load(&ctx.records, &ctx.cycle)? else {
@@ -386,14 +469,15 @@ fn finish(ctx: &mut Ctx, run: &Run, events: usize) -> Result<()> {
     let mut rec = first.clone();
     rec.phase_ms
         .insert("validate_deploy_monitor_learn".to_string(), rest);
+    rec.deferred = report.deferred.clone();
+    rec.notes = report.notes.clone();
     let mut tx = ctx.tx();
     summary::put_record(&ctx.records, &mut tx, &rec, Some(&first))?;
-    tx.audit(
-        "learn",
-        "finished",
-        &ctx.cycle,
-        json!({"total_ms": t_total, "events": events}),
-    );
+    let mut detail = json!({"total_ms": t_total, "events": events});
+    if !rec.deferred.is_empty() {
+        detail["deferred"] = json!(rec.deferred);
+    }
+    tx.audit("learn", "finished", &ctx.cycle, detail);
     let summary = format!("{}: finished", ctx.cycle);
     ctx.commit(tx, &summary)?;
     Ok(())
@@ -419,17 +503,10 @@ fn retire_branches(ctx: &mut Ctx, report: &mut Report) {
 /// anything, is a note. Never fatal: a repository that cannot be packed now is packed
 /// by a later cycle.
 fn housekeep(git: &Git, cfg: &Config, now: Timestamp, report: &mut Report) {
-    let s = &cfg.sources;
-    let globs = [&s.traversal, &s.agent_traces, &s.health, &s.graph_events]
-        .into_iter()
-        .flatten()
-        .chain(s.jsonl.iter().map(|g| &g.glob))
-        .cloned()
-        .collect();
     let policy = housekeeping::Policy {
         logs: Some(housekeeping::LogPolicy {
             root: git.root(),
-            globs,
+            globs: source_globs(cfg),
             warn_bytes: cfg.retention.logs_warn_bytes(),
         }),
         ..housekeeping::Policy::default()
@@ -448,6 +525,47 @@ fn housekeep(git: &Git, cfg: &Config, now: Timestamp, report: &mut Report) {
     }
 }
 
+/// Verifies the audit chain: a cycle verifies only the entries since the checkpoint
+/// in the local anchor (a dry run, which writes nothing, the whole chain). Problems
+/// refuse deploys (V2); warnings (a clock that stepped back) are noted, once, when
+/// the entries they concern are first verified.
+fn verify_audit(
+    git: &Git,
+    tip: Option<git2::Oid>,
+    dry_run: bool,
+    notes: &mut Vec<String>,
+) -> Result<audit::Verification> {
+    let v = if dry_run {
+        audit::verify(git, tip)?
+    } else {
+        audit::verify_incremental(git, tip)?
+    };
+    if !v.ok() {
+        notes.push(format!(
+            "audit log failed verification ({}); deploys are refused until a human resolves it",
+            v.problems.first().cloned().unwrap_or_default()
+        ));
+    }
+    for w in v.warnings.iter().take(3) {
+        notes.push(format!("audit warning (deploys go on): {w}"));
+    }
+    Ok(v)
+}
+
+/// Every `sources:` glob of the config: for saying why there is no data, and what the
+/// logs' size is measured over.
+fn source_globs(cfg: &Config) -> Vec<String> {
+    let s = &cfg.sources;
+    s.traversal
+        .iter()
+        .chain(&s.agent_traces)
+        .chain(&s.health)
+        .chain(&s.graph_events)
+        .chain(s.jsonl.iter().map(|g| &g.glob))
+        .cloned()
+        .collect()
+}
+
 /// The window of this cycle: from the last cycle's end (at most `window_max` ago),
 /// or `window_default` back on the first cycle.
 pub fn window_for(cfg: &Config, state: &State, now: Timestamp) -> Window {
@@ -461,25 +579,4 @@ pub fn window_for(cfg: &Config, state: &State, now: Timestamp) -> Window {
         _ => now - cfg.dur(&cfg.observation.window_default).min(max),
     };
     Window { start, end: now }
-}
-
-/// Pushes the records branch, open proposal branches and the tool's tags (never
-/// forced).
-fn push(ctx: &Ctx, remote: &str) -> Result<()> {
-    let git = ctx.git;
-    let mut refs = vec![format!(
-        "refs/heads/{0}:refs/heads/{0}",
-        ctx.cfg.records_branch
-    )];
-    for p in proposals::load_all(&ctx.records)? {
-        if p.status.is_open() && git.ref_oid(&p.branch)?.is_some() {
-            refs.push(format!("refs/heads/{0}:refs/heads/{0}", p.branch));
-        }
-    }
-    let mut args = vec!["push", "--porcelain", remote];
-    args.extend(refs.iter().map(String::as_str));
-    git.run_git(&args)?;
-    // Tags of deploys and rollbacks travel too (never forced).
-    let _ = git.run_git(&["push", remote, "refs/tags/improve/*:refs/tags/improve/*"]);
-    Ok(())
 }

@@ -33,10 +33,16 @@ pub struct CycleRecord {
     pub phase_ms: BTreeMap<String, u64>,
     pub notes: Vec<String>,
     pub audit_ok: bool,
+    /// Work the cycle's `time_budget` did not allow, retried next cycle.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deferred: Vec<String>,
 }
 
 /// Where cycle records live.
 pub const DIR: &str = "cycles";
+
+/// The outcome of a cycle that found no log file at all (see [`no_data_reason`]).
+pub const NO_DATA: &str = "no_data";
 
 /// Where a cycle's record is written.
 pub fn path(cycle: &str) -> String {
@@ -100,6 +106,17 @@ pub struct Report {
     pub not_proposed: Vec<Skip>,
     pub lifecycle: Vec<String>,
     pub notes: Vec<String>,
+    /// Work the cycle's `time_budget` did not allow, retried next cycle.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deferred: Vec<String>,
+    /// Deploys git or the host refused (a lock, another worktree, a human
+    /// mid-operation, ...): nothing written, retried; the cycle exits 1.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<String>,
+    /// What failed and makes the cycle exit 1 once everything is on record: a push
+    /// the remote refused, a deploy branch diverged from its remote.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -146,8 +163,82 @@ impl Report {
             not_proposed: r.not_proposed.clone(),
             lifecycle,
             notes: r.notes.clone(),
+            deferred: r.deferred.clone(),
+            refused: vec![],
+            errors: vec![],
         }
     }
+
+    /// The process's exit code for this report: 1 when git or the host refused a
+    /// deploy (a human must look: a lock, a rebase, another worktree) or something
+    /// failed once everything was on record (a push the remote refused, a deploy
+    /// branch diverged from its remote), else 0.
+    pub fn exit_code(&self) -> i32 {
+        if self.refused.is_empty() && self.errors.is_empty() {
+            crate::error::exit::OK
+        } else {
+            crate::error::exit::FAILURE
+        }
+    }
+}
+
+/// Why a cycle that found no log file has no data (every log directory gone, or no
+/// file matching a `sources:` glob): said so, never "read 0 lines" and healthy. None
+/// when some file matches.
+pub fn no_data_reason(
+    sources_found: bool,
+    root: &std::path::Path,
+    globs: &[String],
+) -> Option<String> {
+    if sources_found {
+        return None;
+    }
+    let mut dirs: Vec<String> = globs.iter().map(|g| glob_dir(g)).collect();
+    dirs.sort();
+    dirs.dedup();
+    let gone = dirs.iter().all(|d| !root.join(d).is_dir());
+    Some(if gone && !dirs.iter().any(String::is_empty) {
+        format!(
+            "no data: no log directory exists under {} ({}); nothing was observed, so nothing can be judged healthy",
+            root.display(),
+            some_of(&dirs)
+        )
+    } else {
+        format!(
+            "no data: no file matches any sources: glob ({}); nothing was observed, so nothing can be judged healthy",
+            some_of(globs)
+        )
+    })
+}
+
+/// The first few of a list, and how many more.
+fn some_of(items: &[String]) -> String {
+    const SHOWN: usize = 4;
+    let mut s = items
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if items.len() > SHOWN {
+        s.push_str(&format!(" and {} more", items.len() - SHOWN));
+    }
+    s
+}
+
+/// The directory part of a glob before its first wildcard (`logs/a/**/*.jsonl` ->
+/// `logs/a`).
+fn glob_dir(glob: &str) -> String {
+    let fixed: Vec<&str> = glob
+        .split('/')
+        .take_while(|c| !c.contains(['*', '?', '[', '{']))
+        .collect();
+    let n = if fixed.len() == glob.split('/').count() {
+        fixed.len().saturating_sub(1)
+    } else {
+        fixed.len()
+    };
+    fixed[..n].join("/")
 }
 
 impl PatternOut {
@@ -178,5 +269,40 @@ impl ProposalOut {
             summary: p.change.summary.clone(),
             conflicts: p.conflicts.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_globs_directory_is_its_part_before_the_first_wildcard() {
+        assert_eq!(glob_dir("logs/traversal/**/*.jsonl"), "logs/traversal");
+        assert_eq!(glob_dir("logs/**/traversal_*.jsonl"), "logs");
+        assert_eq!(glob_dir("logs/health/health.csv"), "logs/health");
+        assert_eq!(glob_dir("*.jsonl"), "");
+    }
+
+    #[test]
+    fn no_data_says_whether_the_directories_are_gone_or_the_globs_match_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let globs: Vec<String> = ["logs/a/**/*.jsonl", "logs/b/*.jsonl", "x/*.jsonl"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(no_data_reason(true, root.path(), &globs), None);
+        let gone = no_data_reason(false, root.path(), &globs).unwrap();
+        assert!(gone.contains("no log directory exists"), "{gone}");
+        assert!(gone.contains("logs/a, logs/b, x"), "{gone}");
+        std::fs::create_dir_all(root.path().join("logs/b")).unwrap();
+        let none = no_data_reason(false, root.path(), &globs).unwrap();
+        assert!(none.contains("no file matches any sources: glob"), "{none}");
+        // A glob at the root cannot be gone: the globs match nothing.
+        let at_root = no_data_reason(false, root.path(), &["*.jsonl".to_string()]).unwrap();
+        assert!(at_root.contains("no file matches"), "{at_root}");
+        let many: Vec<String> = (0..6).map(|i| format!("d{i}/*.jsonl")).collect();
+        assert!(no_data_reason(false, root.path(), &many)
+            .unwrap()
+            .contains("and 2 more"));
     }
 }

@@ -37,6 +37,12 @@ pub struct Summary {
     /// V5 over the cycles: actionable patterns checked, and those without evidence.
     pub patterns_checked: u64,
     pub patterns_without_evidence: Vec<String>,
+    /// M4: the newest cycles in a row that found no log file, and the first of them
+    /// (cycle, started).
+    #[serde(default)]
+    pub no_data_run: u64,
+    #[serde(default)]
+    pub no_data_since: Option<(String, String)>,
 }
 
 /// A cycle's duration: all its phases.
@@ -86,11 +92,25 @@ impl Summary {
                     .push(format!("{}: pattern {sig} has no evidence", c.cycle));
             }
         }
+        self.blind(c);
         self.spent_ms += duration_ms(c);
         self.watched_ms += watched_ms(c).unwrap_or(0);
         self.recent_ms.push(duration_ms(c));
         if self.recent_ms.len() > RECENT {
             self.recent_ms.drain(..self.recent_ms.len() - RECENT);
+        }
+    }
+
+    /// Extends or ends the run of cycles that found no log file with `c`, the newest.
+    fn blind(&mut self, c: &CycleRecord) {
+        if c.outcome == record::NO_DATA {
+            self.no_data_run += 1;
+            if self.no_data_since.is_none() {
+                self.no_data_since = Some((c.cycle.clone(), c.started.clone()));
+            }
+        } else {
+            self.no_data_run = 0;
+            self.no_data_since = None;
         }
     }
 
@@ -104,6 +124,18 @@ impl Summary {
         if self.last_cycle.as_deref() == Some(old.cycle.as_str()) {
             if let Some(last) = self.recent_ms.last_mut() {
                 *last = duration_ms(new);
+            }
+            // The outcome is settled before the first write; should it change, the
+            // run ends or starts here.
+            if (old.outcome == record::NO_DATA) != (new.outcome == record::NO_DATA) {
+                if new.outcome == record::NO_DATA {
+                    self.blind(new);
+                } else {
+                    self.no_data_run = self.no_data_run.saturating_sub(1);
+                    if self.no_data_run == 0 {
+                        self.no_data_since = None;
+                    }
+                }
             }
         }
         let actionable = |c: &CycleRecord| c.patterns.iter().filter(|p| p.actionable).count();

@@ -537,9 +537,10 @@ impl Story<'_> {
             "tunables:\n  - {file: protocols/explore.yaml, name: \"steps[1].parameters.timeout_s\", min: 10, max: 45, max_step: 0.5}\n",
         )?;
         std::fs::write(&cfg_path, cfg)?;
-        let templates = crate::propose::generate::DEFAULT_TEMPLATES;
+        let tpath = dir.join(crate::propose::generate::TEMPLATES_OVERRIDE);
+        let templates = std::fs::read_to_string(&tpath)?;
         let templates = replace_once(
-            templates,
+            &templates,
             "name: \"steps[0].timeout_s\"}",
             "name: \"steps[1].parameters.timeout_s\"}",
         )?;
@@ -548,8 +549,6 @@ impl Story<'_> {
             "name: Tool selection}, risk: low,",
             "name: Tool selection}, risk: medium,",
         )?;
-        let tpath = dir.join(crate::propose::generate::TEMPLATES_OVERRIDE);
-        std::fs::create_dir_all(tpath.parent().context("templates dir")?)?;
         std::fs::write(&tpath, templates)?;
         git_as(dir, MAINTAINER, t, &["add", "improvement-data"])?;
         git_as(

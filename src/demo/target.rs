@@ -12,8 +12,16 @@ use std::process::Command;
 pub const AUTHOR_NAME: &str = "Demo Maintainer";
 pub const AUTHOR_EMAIL: &str = "demo@example.com";
 
+/// The demo system's improve config before its commands are filled in: the demo's
+/// tunables, not mind's (the default config is mind's).
+pub const CONFIG: &str = include_str!("assets/improve_config.yaml");
+/// The demo system's proposal templates and attribution rules, committed in the
+/// repository where `improve` reads a repository's own (`improvement-data/templates/`).
+pub const TEMPLATES: &str = include_str!("assets/proposals.yaml");
+pub const RULES: &str = include_str!("assets/attribution.yaml");
+
 /// The repository's files (path, content); the config comes from `config_text`.
-pub const FILES: [(&str, &str); 8] = [
+pub const FILES: [(&str, &str); 10] = [
     ("README.md", include_str!("assets/README.md")),
     (".gitignore", include_str!("assets/gitignore")),
     (
@@ -37,15 +45,17 @@ pub const FILES: [(&str, &str); 8] = [
         include_str!("assets/check_constants.py"),
     ),
     ("tools/replay.py", include_str!("assets/replay.py")),
+    (crate::propose::generate::TEMPLATES_OVERRIDE, TEMPLATES),
+    (crate::diagnose::attribute::RULES_OVERRIDE, RULES),
 ];
 
-/// The tool's default config with the demo's test, replay and verify commands filled
-/// in by replacing their `[]` values in place, so every comment is kept.
+/// The demo's config with its test, replay and verify commands filled in by
+/// replacing their `[]` values in place, so every comment is kept.
 pub fn config_text() -> Result<String> {
     let test = "[python3, tests/check_constants.py]";
-    let mut text = String::with_capacity(crate::config::DEFAULT_CONFIG.len() + 128);
+    let mut text = String::with_capacity(CONFIG.len() + 128);
     let mut replaced = [false; 3];
-    for line in crate::config::DEFAULT_CONFIG.split_inclusive('\n') {
+    for line in CONFIG.split_inclusive('\n') {
         let swaps = [
             ("test_command: []", format!("test_command: {test}")),
             (
@@ -64,7 +74,9 @@ pub fn config_text() -> Result<String> {
         text.push_str(&out);
     }
     if replaced.contains(&false) {
-        bail!("the default config no longer has the test/replay/verify command lines the demo fills in");
+        bail!(
+            "the demo config no longer has the test/replay/verify command lines the demo fills in"
+        );
     }
     Ok(text)
 }

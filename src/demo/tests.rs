@@ -101,16 +101,13 @@ fn target_is_one_clean_commit_with_a_valid_config() {
         ["python3", "tools/replay.py"]
     );
     // Only the command lines changed; every comment of the default is kept.
-    let changed = crate::config::DEFAULT_CONFIG
+    let changed = super::target::CONFIG
         .lines()
         .zip(text.lines())
         .filter(|(a, b)| a != b)
         .count();
     assert_eq!(changed, 3);
-    assert_eq!(
-        text.lines().count(),
-        crate::config::DEFAULT_CONFIG.lines().count()
-    );
+    assert_eq!(text.lines().count(), super::target::CONFIG.lines().count());
     let c = Constants::read(&dir).unwrap();
     assert_eq!(c.get("SIBLING_DIVERGENCE_WEIGHT"), 0.10);
     assert_eq!(c.get("INTENTION_WEIGHT"), 0.25);

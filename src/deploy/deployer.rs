@@ -1,17 +1,21 @@
-//! Deploying an approved proposal: V1–V4 checked first and blocking, a clean tree and
-//! a non-diverged branch required; then intent recorded, backup tag, one deploy commit
-//! with trailers, deploy tag, verification, and the outcome recorded. Each step is
-//! recoverable: a deployment found `deploying` by the next cycle is completed by
-//! `recover`.
+//! Deploying an approved proposal: V1–V4 and git safety checked first and blocking
+//! (a shallow clone, another worktree holding the branch, a human mid-rebase, a
+//! branch behind or diverged from its upstream, a foreign lock, a dirty tree: each
+//! refused with its reason, nothing written); then intent recorded, backup tag, one
+//! deploy commit with trailers (the branch moved all or nothing; a move refused after
+//! all is recorded as "nothing deployed", never left `deploying`), deploy tag,
+//! verification, and the outcome recorded (`complete`, which `recover` runs again for
+//! a deploy an interruption cut short).
 
+use super::complete::complete;
 use super::outcome::finish;
-use super::{Check, DeployStatus, Deployment, VerifyCheck};
+use super::{DeployStatus, Deployment};
 use crate::approve;
 use crate::context::Ctx;
 use crate::crash;
-use crate::error::Error;
+use crate::error::{Error, GitRefusal};
 use crate::observe::samples::Samples;
-use crate::store::library::Outcome as FixOutcome;
+use crate::sanitize;
 use crate::store::proposals::{Proposal, Status};
 use crate::validate::{self, Outcome, Validation};
 use crate::vocab::{Approver, Tier};
@@ -27,11 +31,42 @@ fn refuse(invariant: &'static str, message: impl Into<String>) -> anyhow::Error 
     .into()
 }
 
+/// What one deploy step did, for the cycle's report.
+pub struct Attempt {
+    pub line: String,
+    /// Git or the host refused (a lock, another worktree, a human mid-operation, a
+    /// branch behind its upstream, ...): nothing was written, the proposal stays
+    /// approved and deploys in a later cycle; the cycle exits non-zero so a human
+    /// looks.
+    pub refused: Option<String>,
+    /// Verification was stopped by the cycle's deadline: the deployment stays
+    /// `deploying` and the next cycle verifies it before it is monitored.
+    pub deferred: bool,
+}
+
+impl Attempt {
+    fn line(line: String) -> Attempt {
+        Attempt {
+            line,
+            refused: None,
+            deferred: false,
+        }
+    }
+}
+
+/// The refusal in an error's chain, if git or the host refused.
+pub fn git_refusal(e: &anyhow::Error) -> Option<&GitRefusal> {
+    e.chain().find_map(|c| c.downcast_ref::<GitRefusal>())
+}
+
 /// The checks that block a deploy (V1–V4 and git safety). Returns the tier the
 /// deployment runs under.
 pub fn preflight(ctx: &Ctx, p: &Proposal, audit_ok: bool) -> Result<Tier> {
     let (git, cfg) = (ctx.git, ctx.cfg);
     let human = p.human_approved();
+    // A shallow clone cannot show that the change is one ordinary commit (V3) nor
+    // find a deploy's commit later: said as such, not as a V3 verdict.
+    git.ensure_full_history("a deploy")?;
     // V1: no deploy without validation.
     let Some(v) = ctx
         .records
@@ -97,6 +132,20 @@ pub fn preflight(ctx: &Ctx, p: &Proposal, audit_ok: bool) -> Result<Tier> {
             format!("{} is not a single ordinary commit", p.branch),
         ));
     }
+    // One deploy at a time: one left unverified by an interruption is completed first.
+    if let Some(open) = super::load_all(&ctx.records)?
+        .into_iter()
+        .find(|d| d.status == DeployStatus::Deploying)
+    {
+        return Err(refuse(
+            "V3",
+            format!(
+                "{} is not verified yet ({}); it is completed before another deploy",
+                open.id,
+                open.reason.as_deref().unwrap_or("interrupted")
+            ),
+        ));
+    }
     let next = ctx.records.next_id("deployments", "D-", 4)?;
     let tip = ctx.deploy_tip()?;
     if let Some(existing) = git.ref_oid(&format!("refs/tags/improve/backup/{next}"))? {
@@ -104,24 +153,19 @@ pub fn preflight(ctx: &Ctx, p: &Proposal, audit_ok: bool) -> Result<Tier> {
             return Err(refuse("V3", format!("the backup tag improve/backup/{next} already exists and points elsewhere: no backup can be made")));
         }
     }
-    // Git safety.
-    if !git.is_clean()? && git.head_branch().as_deref() == Some(cfg.deploy_branch.as_str()) {
-        return Err(refuse(
-            "git",
-            "the working tree has uncommitted changes; nothing is deployed onto a dirty tree",
-        ));
+    // Git safety: never move a branch another worktree has checked out (or anyone
+    // is rebasing or bisecting), never during a human's merge or rebase, never onto
+    // a branch behind or diverged from its upstream, never past a foreign lock or
+    // onto a dirty tree. Checked before the intent is recorded, so a refusal leaves
+    // nothing behind but the refusal's audit entry.
+    if let Some(refusal) = git.worktree_conflict(&cfg.deploy_branch)? {
+        return Err(refusal.into());
     }
-    if let Some(up) = git.upstream_oid(&cfg.deploy_branch)? {
-        if !git.is_ancestor(up, tip)? {
-            return Err(refuse(
-                "git",
-                format!(
-                    "{} has diverged from its upstream; pull first",
-                    cfg.deploy_branch
-                ),
-            ));
-        }
+    if let Some(refusal) = git.operation_in_progress()? {
+        return Err(refusal.into());
     }
+    git.require_upstream_ok(&cfg.deploy_branch)?;
+    git.check_move(&cfg.deploy_branch)?;
     // A human approved it: it deploys in the tier it was decided in.
     Ok(if human { p.tier.unwrap_or(tier) } else { tier })
 }
@@ -133,9 +177,9 @@ pub fn deploy_approved(
     p: &mut Proposal,
     baseline: Samples,
     audit_ok: bool,
-) -> Result<String> {
-    let tier = match preflight(ctx, p, audit_ok) {
-        Ok(t) => t,
+) -> Result<Attempt> {
+    match preflight(ctx, p, audit_ok) {
+        Ok(tier) => deploy(ctx, p, tier, baseline),
         Err(e) => {
             let mut tx = ctx.tx();
             tx.audit(
@@ -145,36 +189,18 @@ pub fn deploy_approved(
                 json!({"reason": format!("{e:#}")}),
             );
             ctx.commit(tx, &format!("{}: deploy refused", p.id))?;
-            return Ok(format!("{}: deploy refused: {e:#}", p.id));
+            Ok(Attempt {
+                line: format!("{}: deploy refused: {e:#}", p.id),
+                refused: git_refusal(&e).map(|r| format!("{}: deploy refused: {r}", p.id)),
+                deferred: false,
+            })
         }
-    };
-    let d = deploy(ctx, p, tier, baseline)?;
-    Ok(match d.status {
-        DeployStatus::Monitoring => format!(
-            "{}: deployed {} as commit {} (tag {}); monitored for {}",
-            d.id,
-            p.id,
-            &d.deploy_commit[..12],
-            d.deploy_tag,
-            ctx.cfg.deployment.monitor_duration
-        ),
-        _ => format!(
-            "{}: deploy of {} {}: {}",
-            d.id,
-            p.id,
-            d.status.as_str(),
-            d.reason.clone().unwrap_or_default()
-        ),
-    })
+    }
 }
 
-/// Deploys `p` (already through `preflight`). Returns the deployment record.
-pub fn deploy(
-    ctx: &mut Ctx,
-    p: &mut Proposal,
-    tier: Tier,
-    baseline: Samples,
-) -> Result<Deployment> {
+/// Deploys `p` (through `preflight`).
+#[tracing::instrument(skip_all, fields(proposal = %p.id, tier = tier.as_str()))]
+fn deploy(ctx: &mut Ctx, p: &mut Proposal, tier: Tier, baseline: Samples) -> Result<Attempt> {
     let git = ctx.git;
     let cfg = ctx.cfg;
     let ts = ctx.ts();
@@ -198,24 +224,39 @@ pub fn deploy(
         degraded_in_a_row: 0,
         rollback_commit: None,
         rollback_tag: None,
+        rollback_due: None,
         reason: None,
         ended_at: None,
+        effect: None,
     };
     // 1. Intent.
     let mut tx = ctx.tx();
     super::put(&mut tx, &d)?;
     tx.audit("deploy", "intent", &id, json!({"proposal": p.id, "backup": tip.to_string(), "tier": tier, "approved_by": by.to_string()}));
     ctx.commit(tx, &format!("{id}: deploying {}", p.id))?;
-    // 2. Backup tag.
-    git.tag(&d.backup_tag, tip)?;
-    crash::point("deploy-after-backup-tag");
-    // 3. The deploy commit: the proposal's change on top of the current tip.
-    let branch_commit = Oid::from_str(&p.branch_commit)?;
-    let base = Oid::from_str(&p.base_commit).context("proposal base commit")?;
-    // The whole branch since its base (a human may have added commits), squashed.
-    let tree = match git.squash_tree(base, branch_commit, tip)? {
-        Ok(t) => t,
-        Err(paths) => {
+    // 2-3. Backup tag, then the deploy commit (the whole proposal branch since its
+    // base, squashed on the current tip: a human may have added commits) and the
+    // branch moved to it, all or nothing. A failure before the move lands is
+    // recorded as nothing deployed, never left `deploying`.
+    let moved = (|| -> Result<std::result::Result<Oid, Vec<String>>> {
+        git.tag(&d.backup_tag, tip)?;
+        crash::point("deploy-after-backup-tag");
+        let branch_commit = Oid::from_str(&p.branch_commit)?;
+        let base = Oid::from_str(&p.base_commit).context("proposal base commit")?;
+        let tree = match git.squash_tree(base, branch_commit, tip)? {
+            Ok(t) => t,
+            Err(conflicts) => return Ok(Err(conflicts)),
+        };
+        let parent = git.find_commit(tip)?;
+        let message = deploy_message(p, &id, tier, &by);
+        let new = git.commit_tree(tree, &[&parent], &message, ctx.now)?;
+        git.advance_branch(&cfg.deploy_branch, tip, new, "improve: deploy")?;
+        Ok(Ok(new))
+    })();
+    let new = match moved {
+        Ok(Ok(new)) => new,
+        Err(e) => return not_moved(ctx, p, d, tip, e),
+        Ok(Err(paths)) => {
             d.status = DeployStatus::Failed;
             d.reason = Some(format!(
                 "the change no longer applies to {} (conflicts in {})",
@@ -229,76 +270,92 @@ pub fn deploy(
                 None,
             );
             finish(ctx, p, &d, "failed", None)?;
-            return Ok(d);
+            return Ok(Attempt::line(summary(ctx, p, &d)));
         }
     };
-    let message = format!(
-        "{}\n\n{}\n\nImprove-Proposal: {}\nImprove-Deployment: {id}\nImprove-Tier: {tier}\nImprove-Approved-By: {by}\n",
-        p.title, p.change.summary, p.id,
-    );
-    let parent = git.find_commit(tip)?;
-    let new = git.commit_tree(tree, &[&parent], &message, ctx.now)?;
-    git.advance_branch(&cfg.deploy_branch, tip, new, "improve: deploy")?;
+    crash::point("deploy-after-move");
     git.tag(&d.deploy_tag, new)?;
     d.deploy_commit = new.to_string();
     crash::point("deploy-after-commit");
-    // 4. Verification.
-    if !verify(ctx, &mut d, new)? {
-        // Restore by reverting our own commit: history is never rewritten, even the
-        // tool's own (a push may already have published it).
-        d.reason = Some("the verification command failed; the backup state was restored".into());
-        d.status = match super::rollback::revert_commit_onto(ctx, &mut d, "verification failed")? {
-            Ok(_) => DeployStatus::Failed,
-            Err(_) => DeployStatus::RollbackFailed,
-        };
-        p.status = Status::Failed;
-        p.push_event(
-            &ts,
-            format!("deploy {id} failed verification; restored"),
-            None,
-        );
-        finish(ctx, p, &d, "failed", Some(FixOutcome::Failed))?;
-        return Ok(d);
-    }
-    crash::point("deploy-before-record");
-    d.status = DeployStatus::Monitoring;
-    p.status = Status::Deployed;
-    p.deployment = Some(id.clone());
-    p.push_event(
-        &ts,
-        format!("deployed as {id} (commit {})", &d.deploy_commit[..12]),
-        Some(&by.to_string()),
-    );
-    finish(ctx, p, &d, "deployed", Some(FixOutcome::Deployed))?;
-    Ok(d)
+    // 4. Verification and the outcome.
+    let deferred = complete(ctx, p, &mut d, new, false)?;
+    Ok(Attempt {
+        line: summary(ctx, p, &d),
+        refused: None,
+        deferred,
+    })
 }
 
-/// Runs the verification command on the deployed tree; true when it passes (or none
-/// is configured). The run is kept as the deployment's first check.
-fn verify(ctx: &Ctx, d: &mut Deployment, commit: Oid) -> Result<bool> {
-    let cfg = ctx.cfg;
-    if cfg.deployment.verify_command.is_empty() {
-        return Ok(true);
+/// The deploy commit's message: log-derived text sanitised, so only the tool's own
+/// trailers can steer what happens to the commit.
+fn deploy_message(p: &Proposal, id: &str, tier: Tier, by: &Approver) -> String {
+    format!(
+        "{}\n\n{}\n\nImprove-Proposal: {}\nImprove-Deployment: {id}\nImprove-Tier: {tier}\nImprove-Approved-By: {}\n",
+        sanitize::commit_subject(&p.title),
+        sanitize::commit_body(&p.change.summary),
+        p.id,
+        sanitize::title(&by.to_string(), 200),
+    )
+}
+
+/// The deploy failed after its intent was recorded, before its commit landed (git
+/// refused the move, a tag or the commit could not be written). The move is all or
+/// nothing: when the branch is still at `tip`, nothing was deployed, and the
+/// deployment is recorded as such (never left `deploying`); the proposal stays
+/// approved and deploys again.
+fn not_moved(
+    ctx: &mut Ctx,
+    p: &mut Proposal,
+    mut d: Deployment,
+    tip: Oid,
+    e: anyhow::Error,
+) -> Result<Attempt> {
+    if ctx.deploy_tip()? != tip {
+        // Moved after all (by someone else): the next cycle's recovery decides.
+        return Err(e);
     }
-    let dir = tempfile::tempdir()?;
-    ctx.git.export_tree(commit, dir.path())?;
-    let timeout = std::time::Duration::from_millis(
-        cfg.dur(&cfg.deployment.rollback_timeout)
-            .num_milliseconds()
-            .max(1000) as u64,
-    );
-    let run = crate::command::run(
-        &cfg.deployment.verify_command,
-        dir.path(),
-        &[],
+    d.status = DeployStatus::Failed;
+    d.reason = Some(format!(
+        "nothing was deployed: {e:#}; the proposal stays approved and deploys again"
+    ));
+    p.push_event(
+        &ctx.ts(),
+        format!(
+            "deploy {} failed before its commit landed; nothing deployed, retried",
+            d.id
+        ),
         None,
-        timeout,
-    )?;
-    d.checks.push(Check::Verify(VerifyCheck {
-        verify: run.argv.clone(),
-        exit_code: run.exit_code,
-        timed_out: run.timed_out,
-        output: run.output_tail.clone(),
-    }));
-    Ok(run.ok())
+    );
+    finish(ctx, p, &d, "not_deployed", None)?;
+    Ok(Attempt {
+        line: summary(ctx, p, &d),
+        refused: Some(format!(
+            "{} of {}: deploy refused: {}",
+            d.id,
+            p.id,
+            d.reason.clone().unwrap_or_default()
+        )),
+        deferred: false,
+    })
+}
+
+/// One line for the cycle's report.
+pub(super) fn summary(ctx: &Ctx, p: &Proposal, d: &Deployment) -> String {
+    match d.status {
+        DeployStatus::Monitoring => format!(
+            "{}: deployed {} as commit {} (tag {}); monitored for {}",
+            d.id,
+            p.id,
+            &d.deploy_commit[..12],
+            d.deploy_tag,
+            ctx.cfg.deployment.monitor_duration
+        ),
+        _ => format!(
+            "{}: deploy of {} {}: {}",
+            d.id,
+            p.id,
+            d.status.as_str(),
+            d.reason.clone().unwrap_or_default()
+        ),
+    }
 }

@@ -1,10 +1,14 @@
 //! DEPLOY, MONITOR, ROLLBACK: deployments as ordinary commits with backup and deploy
-//! tags and trailers (`deployer`), completed after an interruption (`recover`), a
+//! tags and trailers (`deployer`), verified and completed after their commit
+//! (`complete`), also after an interruption (`recover`), a
 //! human's merge of a proposal adopted as a deployment (`adopt`), watched after
-//! deploy (`monitor`) and reverted with `git revert` on degradation (`rollback`).
+//! deploy (`monitor`) and reverted with `git revert` on degradation (`rollback`); at
+//! the end of the watch, whether the fix worked (`effect`).
 
 pub mod adopt;
+mod complete;
 pub mod deployer;
+pub mod effect;
 pub mod monitor;
 pub mod outcome;
 pub mod recover;
@@ -73,10 +77,18 @@ pub struct Deployment {
     pub rollback_commit: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback_tag: Option<String>,
+    /// The monitor decided to roll back and git refused (a foreign lock, a human
+    /// mid-operation): the next cycle reverts for this reason before judging anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_due: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended_at: Option<String>,
+    /// Whether the fix worked: `effect.verdict` is effective, ineffective or unknown
+    /// once the monitor window is over (gathered while it runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effect: Option<effect::Effect>,
 }
 
 impl Deployment {

@@ -3,8 +3,11 @@
 //! deploy against the baseline recorded at deploy time, with the canary judge. A
 //! degradation beyond `degradation_threshold` in two consecutive checks (or a severe
 //! one, twice the threshold, at once) reverts the deploy (V9); `monitor_duration`
-//! without degradation makes it stable.
+//! without degradation makes it stable, with its effect judged (`effect`): whether the
+//! metric its pattern is about moved toward healthy. No data is never stable: a
+//! deployment no check could measure is watched on, and says so.
 
+use super::effect::Effect;
 use super::outcome::{self, Ending};
 use super::{rollback, Check, DeployStatus, Deployment, MetricCheck, MonitorCheck};
 use crate::clock::parse_ts;
@@ -15,9 +18,22 @@ use crate::validate::judge::{self, JudgeParams, MetricSpec, MetricStatus};
 use anyhow::Result;
 use serde_json::json;
 
-/// MONITOR for every live deployment; one line per event. Runs before DIAGNOSE, so a
-/// cycle that reverts a deploy diagnoses and proposes from the reverted state.
-pub fn run(ctx: &mut Ctx, obs: &Observation) -> Result<Vec<String>> {
+/// What monitoring did this cycle.
+#[derive(Debug, Default)]
+pub struct Monitored {
+    /// One line per event.
+    pub lines: Vec<String>,
+    /// Rollbacks git or the host refused (a foreign lock, a human mid-rebase): nothing
+    /// changed, the deployment is judged again next cycle, and the cycle exits 1 so a
+    /// human hears of it.
+    pub refused: Vec<String>,
+}
+
+/// MONITOR for every live deployment. Runs before DIAGNOSE, so a cycle that reverts a
+/// deploy diagnoses and proposes from the reverted state.
+#[tracing::instrument(name = "monitor", skip_all)]
+pub fn run(ctx: &mut Ctx, obs: &Observation) -> Result<Monitored> {
+    let mut refused = vec![];
     let mut lines = super::recover::recover(ctx)?;
     // Newest first: when several deploys are watched and the metrics fall, the newest
     // is the suspect; once it is reverted the older ones are judged again next cycle,
@@ -44,6 +60,24 @@ pub fn run(ctx: &mut Ctx, obs: &Observation) -> Result<Vec<String>> {
             reverted_newer = true;
             continue;
         }
+        // A rollback the monitor decided on and git refused last time: done now,
+        // whatever this window holds (its evidence is already on record).
+        if let Some(reason) = d.rollback_due.clone() {
+            match rollback::rollback(ctx, &mut d, &reason, "improve (monitor)") {
+                Ok(l) => {
+                    lines.push(l);
+                    reverted_newer = true;
+                }
+                Err(e) => {
+                    lines.push(format!("{}: rollback still refused: {e:#}", d.id));
+                    if let Some(r) = super::deployer::git_refusal(&e) {
+                        refused.push(format!("{}: rollback refused: {r}", d.id));
+                    }
+                    ctx.records.refresh()?;
+                }
+            }
+            continue;
+        }
         match check(ctx, &mut d, obs, reverted_newer) {
             Ok(Some(l)) => {
                 reverted_newer |=
@@ -53,11 +87,14 @@ pub fn run(ctx: &mut Ctx, obs: &Observation) -> Result<Vec<String>> {
             Ok(None) => {}
             Err(e) => {
                 lines.push(format!("{}: not checked this cycle: {e:#}", d.id));
+                if let Some(r) = super::deployer::git_refusal(&e) {
+                    refused.push(format!("{}: rollback refused: {r}", d.id));
+                }
                 ctx.records.refresh()?;
             }
         }
     }
-    Ok(lines)
+    Ok(Monitored { lines, refused })
 }
 
 /// Judges one deployment; returns a line if something happened. `newer_reverted`: a
@@ -80,6 +117,7 @@ pub fn check(
         })
         .collect();
     let current = samples::window(obs);
+    gather_effect(ctx, d, &current)?;
     let params = JudgeParams {
         confidence: cfg.validation.significance_threshold,
         min_samples: cfg.validation.min_samples.clamp(3, 10),
@@ -137,7 +175,19 @@ pub fn check(
                 },
                 names.join("; ")
             );
-            return rollback::rollback(ctx, d, &reason, "improve (monitor)").map(Some);
+            return match rollback::rollback(ctx, d, &reason, "improve (monitor)") {
+                Ok(l) => Ok(Some(l)),
+                Err(e) if super::deployer::git_refusal(&e).is_some() => {
+                    // Git refused the revert (a foreign lock, a human mid-rebase):
+                    // nothing changed. The verdict is kept, so the next cycle reverts
+                    // without waiting for this degradation to show again.
+                    ctx.records.refresh()?;
+                    d.rollback_due = Some(reason.clone());
+                    save(ctx, d, "rollback_due", json!({"reason": reason}))?;
+                    Err(e)
+                }
+                Err(e) => Err(e),
+            };
         }
         save(
             ctx,
@@ -155,23 +205,74 @@ pub fn check(
     let since = parse_ts(&d.deployed_at).unwrap_or(ctx.now);
     let duration = &cfg.deployment.monitor_duration;
     if ctx.now - since >= cfg.dur(duration) {
+        if !measured(d) {
+            // Nothing degraded because nothing was measured: not a verdict.
+            save(
+                ctx,
+                d,
+                "extended",
+                json!({"reason": "no guarded metric had data since the deploy"}),
+            )?;
+            return Ok(Some(format!(
+                "{}: {duration} of monitoring are over, but no guarded metric had data since the deploy: not stable, watched on until there is data",
+                d.id
+            )));
+        }
+        let effect = judge_effect(d, params.min_samples, params.confidence);
         outcome::end(
             ctx,
             d,
             Ending {
                 status: DeployStatus::Stable,
                 reason: None,
-                event: format!("stable after {duration} of monitoring"),
+                event: format!("stable after {duration} of monitoring; {effect}"),
                 by: None,
             },
         )?;
         return Ok(Some(format!(
-            "{} is stable after {duration} without degradation",
+            "{} is stable after {duration} without degradation; {effect}",
             d.id
         )));
     }
     save(ctx, d, "checked", json!({"verdict": "no degradation"}))?;
     Ok(None)
+}
+
+/// Whether any check of the deployment had data for some guarded metric.
+fn measured(d: &Deployment) -> bool {
+    d.checks
+        .iter()
+        .filter_map(Check::monitor)
+        .any(|c| c.metrics.iter().any(|m| m.status != MetricStatus::Nodata))
+}
+
+/// Starts watching the metric the deployment's proposal is about (its pattern's
+/// metric), then adds this window's samples of it.
+fn gather_effect(ctx: &Ctx, d: &mut Deployment, current: &samples::Samples) -> Result<()> {
+    if d.effect.is_none() {
+        let Some(p) = crate::store::proposals::load(&ctx.records, &d.proposal)? else {
+            return Ok(());
+        };
+        let m = &p.target_metric;
+        let healthy = ctx.cfg.metric(&m.name).and_then(|c| c.healthy);
+        d.effect = Some(Effect::watch(&m.name, m.direction, healthy));
+    }
+    if let Some(e) = d.effect.as_mut() {
+        if let Some(v) = current.get(&e.metric) {
+            e.gather(v);
+        }
+    }
+    Ok(())
+}
+
+/// The effect verdict at the end of the watch, in words for the record's history.
+fn judge_effect(d: &mut Deployment, min_samples: usize, confidence: f64) -> String {
+    let Some(e) = d.effect.as_mut() else {
+        return "effect unknown: the proposal names no metric".into();
+    };
+    let before = d.baseline.get(&e.metric).cloned().unwrap_or_default();
+    e.judge(&before, min_samples, confidence);
+    format!("effect {}", e.reason)
 }
 
 fn save(ctx: &mut Ctx, d: &Deployment, action: &str, detail: serde_json::Value) -> Result<()> {

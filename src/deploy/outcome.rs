@@ -2,6 +2,7 @@
 //! and a notification, in one records commit, whether it was just deployed, failed,
 //! or ended (stable, rolled back, rollback failed).
 
+use super::effect::Verdict;
 use super::{DeployStatus, Deployment};
 use crate::context::Ctx;
 use crate::notify;
@@ -66,8 +67,14 @@ pub fn end(ctx: &mut Ctx, d: &mut Deployment, e: Ending) -> Result<()> {
     let mut p = proposals::load(&ctx.records, &d.proposal)?
         .with_context(|| format!("proposal {} of {} is missing", d.proposal, d.id))?;
     let ts = ctx.ts();
+    // A stable deploy is a proven fix only when it worked (`effect`).
+    let held = match d.effect.as_ref().and_then(|x| x.verdict) {
+        Some(Verdict::Ineffective) => FixOutcome::Ineffective,
+        Some(Verdict::Unknown) => FixOutcome::Unproven,
+        _ => FixOutcome::Stable,
+    };
     let (proposal_status, action, outcome) = match e.status {
-        DeployStatus::Stable => (Status::Stable, "stable", FixOutcome::Stable),
+        DeployStatus::Stable => (Status::Stable, "stable", held),
         DeployStatus::RollbackFailed => (
             Status::RollbackFailed,
             "rollback_failed",

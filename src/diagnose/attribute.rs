@@ -45,6 +45,9 @@ pub struct Condition {
     pub metric: Option<String>,
     #[serde(default)]
     pub context: Option<String>,
+    /// Share of the window's explorations in which this anomaly type occurred.
+    #[serde(default)]
+    pub anomaly: Option<String>,
     pub op: String,
     pub value: f64,
 }
@@ -79,6 +82,13 @@ fn holds(c: &Condition, p: &Pattern, obs: &Observation) -> bool {
             Some(v) => *v,
             None => return false,
         }
+    } else if let Some(kind) = &c.anomaly {
+        let explorations = obs.metrics.get("exploration_count").copied().unwrap_or(0.0);
+        if explorations <= 0.0 {
+            return false;
+        }
+        let with = obs.anomalies.get(kind).map_or(0, |a| a.explorations) as f64;
+        with / explorations
     } else if let Some(ctx) = &c.context {
         let total = p.occurrences.max(1) as f64;
         let n = p
@@ -101,20 +111,32 @@ fn holds(c: &Condition, p: &Pattern, obs: &Observation) -> bool {
     }
 }
 
-/// Attributes each pattern in place. `floor` gives, per pattern signature, the layer a
-/// previous fix was made at: the walk then starts strictly below it (escalation).
-/// `metric_of` names the guarded metric a rule's fix would move (from the proposal
-/// templates), which decides whether the pattern is a problem to fix.
+/// What attribution asks of the proposal templates and the pattern library.
+pub struct Levers<'a> {
+    /// Per pattern signature, the layer a previous fix was made at when the pattern came
+    /// back: the walk then starts strictly below it (escalation).
+    pub floor: &'a dyn Fn(&str) -> Option<Layer>,
+    /// The guarded metric a rule's fix would move, which decides whether the pattern is
+    /// a problem to fix.
+    pub metric_of: &'a dyn Fn(&str) -> Option<String>,
+    /// Whether every fix a rule proposes was tried for the pattern (rule id, signature)
+    /// and failed, was rolled back or had no effect: the walk goes on past it.
+    pub spent: &'a dyn Fn(&str, &str) -> bool,
+}
+
+/// Attributes each pattern in place (see `Levers`), then marks a guarded metric's
+/// unhealthy level as covered when another actionable pattern is about that metric:
+/// one problem, one proposal.
 pub fn attribute(
     patterns: &mut [Pattern],
     obs: &Observation,
     rules: &Rules,
     cfg: &Config,
-    floor: &dyn Fn(&str) -> Option<Layer>,
-    metric_of: &dyn Fn(&str) -> Option<String>,
+    levers: &Levers,
 ) {
     for p in patterns.iter_mut() {
-        let below = floor(&p.signature());
+        let sig = p.signature();
+        let below = (levers.floor)(&sig);
         let mut candidates: Vec<&Rule> = rules
             .rules
             .iter()
@@ -132,11 +154,30 @@ pub fn attribute(
                 r.layer,
             )
         });
-        let chosen = candidates
-            .into_iter()
-            .find(|r| r.when.iter().all(|c| holds(c, p, obs)));
+        // A rule whose every fix was tried gives way to another lever at its layer or
+        // to a deeper layer, never to a rule above it.
+        let mut spent: Vec<String> = vec![];
+        let mut spent_layer: Option<Layer> = None;
+        let chosen = candidates.into_iter().find(|r| {
+            if spent_layer.is_some_and(|l| r.layer < l) {
+                return false;
+            }
+            if !r.when.iter().all(|c| holds(c, p, obs)) {
+                return false;
+            }
+            if (levers.spent)(&r.id, &sig) {
+                spent.push(r.id.clone());
+                spent_layer = Some(spent_layer.map_or(r.layer, |l| l.max(r.layer)));
+                return false;
+            }
+            true
+        });
         let Some(rule) = chosen else {
-            p.why.push_str("; no layer's evidence explains it");
+            p.why.push_str(if spent.is_empty() {
+                "; no layer's evidence explains it"
+            } else {
+                "; every fix the rules that explain it propose was tried without effect: a human should look"
+            });
             p.actionable = false;
             continue;
         };
@@ -153,9 +194,43 @@ pub fn attribute(
                 b.as_str()
             );
         }
-        p.metric = metric_of(&rule.id);
+        if !spent.is_empty() {
+            p.explanation = format!(
+                "{} (escalated: every fix of {} was tried for this pattern and did not work)",
+                p.explanation,
+                spent.join(", ")
+            );
+        }
+        p.metric = (levers.metric_of)(&rule.id);
         finish_impact(p, obs, cfg);
         p.score = p.occurrences as f64 * p.impact.max(0.01) * p.severity.max(0.01) / 1.0;
+    }
+    cover_levels(patterns);
+}
+
+/// An unhealthy level of a metric that another actionable pattern is about (its
+/// subject, or the metric its fix moves) is that pattern's problem: watched, not
+/// proposed for twice.
+fn cover_levels(patterns: &mut [Pattern]) {
+    let about: Vec<(String, String)> = patterns
+        .iter()
+        .filter(|p| p.actionable && p.kind != PatternKind::UnhealthyLevel)
+        .flat_map(|p| {
+            let sig = p.signature();
+            [Some(p.subject.clone()), p.metric.clone()]
+                .into_iter()
+                .flatten()
+                .map(move |m| (m, sig.clone()))
+        })
+        .collect();
+    for p in patterns
+        .iter_mut()
+        .filter(|p| p.actionable && p.kind == PatternKind::UnhealthyLevel)
+    {
+        if let Some((_, by)) = about.iter().find(|(m, _)| *m == p.subject) {
+            p.actionable = false;
+            p.why = format!("{}; the same problem as {by}, proposed for there", p.why);
+        }
     }
 }
 

@@ -1,11 +1,15 @@
 //! DIAGNOSE: turn one window's observation and the metrics history into patterns
-//! (recurring anomalies, drift, correlations, threshold breaches), weigh each against
-//! healthy levels so noise is not a problem to fix, and attribute each to the layer
-//! where its root cause lives (rules as data in `templates/attribution.yaml`).
+//! (recurring anomalies, drift, correlations, threshold breaches, guarded metrics on
+//! the bad side of their healthy level), weigh each against healthy levels so noise is
+//! not a problem to fix, and attribute each to the layer where its root cause lives
+//! (rules as data in `templates/attribution.yaml`).
 
 pub mod attribute;
 pub mod detect;
 pub mod patterns;
+
+#[cfg(test)]
+mod tests;
 
 use crate::observe::Evidence;
 use serde::{Deserialize, Serialize};
@@ -17,6 +21,9 @@ pub enum PatternKind {
     MetricDrift,
     Correlation,
     ThresholdBreach,
+    /// A guarded metric on the bad side of its healthy level, drifting or not (the
+    /// system doctor's levels).
+    UnhealthyLevel,
 }
 
 impl PatternKind {
@@ -26,6 +33,7 @@ impl PatternKind {
             PatternKind::MetricDrift => "metric_drift",
             PatternKind::Correlation => "correlation",
             PatternKind::ThresholdBreach => "threshold_breach",
+            PatternKind::UnhealthyLevel => "unhealthy_level",
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Pattern detection: recurring anomalies from this window, drift and correlations over
-//! the metrics history, threshold breaches from health. A single occurrence is never a
-//! pattern, and a pattern whose metric is healthy is recorded but not acted on.
+//! the metrics history, threshold breaches from health, and guarded metrics that sit on
+//! the bad side of their healthy level (flat or not, as the system's doctor judges them).
+//! A single occurrence is never a pattern, and a pattern whose metric is healthy is
+//! recorded but not acted on.
 
 use super::{detect, Pattern, PatternKind};
 use crate::audit::files;
@@ -168,6 +170,7 @@ pub fn detect(obs: &Observation, history: &History, cfg: &Config) -> Vec<Pattern
     drift(history, cfg, &mut out);
     correlations(history, cfg, &mut out);
     breaches(obs, &mut out);
+    levels(obs, cfg, &mut out);
     out
 }
 
@@ -191,6 +194,25 @@ fn base(kind: PatternKind, subject: &str) -> Pattern {
         features: vec![],
         known: None,
     }
+}
+
+/// Features for similarity search in the library: the kind (one slot each; none for an
+/// unhealthy level), how strong, how many (log scale) and whether severe.
+fn features(kind: PatternKind, strength: f64, n: u64, severe: bool) -> Vec<f64> {
+    let slot = match kind {
+        PatternKind::RecurringAnomaly => Some(0),
+        PatternKind::MetricDrift => Some(1),
+        PatternKind::Correlation => Some(2),
+        PatternKind::ThresholdBreach => Some(3),
+        PatternKind::UnhealthyLevel => None,
+    };
+    let mut f: Vec<f64> = (0..4).map(|i| f64::from(slot == Some(i))).collect();
+    f.extend([
+        strength,
+        (n as f64).ln_1p() / 10.0,
+        f64::from(u8::from(severe)),
+    ]);
+    f
 }
 
 fn total_steps(obs: &Observation) -> f64 {
@@ -238,15 +260,7 @@ fn recurring(obs: &Observation, cfg: &Config, out: &mut Vec<Pattern>) {
             "explorations": stat.explorations,
             "context": stat.context,
         });
-        p.features = vec![
-            1.0,
-            0.0,
-            0.0,
-            0.0,
-            (p.severity).min(10.0) / 10.0,
-            (stat.count as f64).ln_1p() / 10.0,
-            if severe { 1.0 } else { 0.0 },
-        ];
+        p.features = features(p.kind, p.severity.min(10.0) / 10.0, stat.count, severe);
         if p.severity < 1.0 {
             p.why = format!(
                 "{} occurrences at a weighted rate of {:.3} per step, under the noise line {:.3}: not a problem to fix",
@@ -317,15 +331,7 @@ fn drift(history: &History, cfg: &Config, out: &mut Vec<Pattern>) {
                 detail: format!("{metric} now"),
             },
         ];
-        p.features = vec![
-            0.0,
-            1.0,
-            0.0,
-            0.0,
-            p.severity.min(10.0) / 10.0,
-            (d.n as f64).ln_1p() / 10.0,
-            0.0,
-        ];
+        p.features = features(p.kind, p.severity.min(10.0) / 10.0, d.n as u64, false);
         let current = values.last().copied().unwrap_or(0.0);
         let unhealthy = unhealthiness(cfg, metric, current);
         p.impact = unhealthy.unwrap_or(d.relative_trend.abs());
@@ -377,15 +383,7 @@ fn correlations(history: &History, cfg: &Config, out: &mut Vec<Pattern>) {
         p.occurrences = c.n as u64;
         p.severity = c.r.abs() / cfg.triggers.correlation_threshold.max(1e-9);
         p.stats = json!({"r": c.r, "p": c.p, "n": c.n});
-        p.features = vec![
-            0.0,
-            0.0,
-            1.0,
-            0.0,
-            c.r.abs(),
-            (c.n as f64).ln_1p() / 10.0,
-            0.0,
-        ];
+        p.features = features(p.kind, c.r.abs(), c.n as u64, false);
         p.why = format!(
             "{} and {} move together (r={:+.2}, p={:.3}, {} cycles): a lead for diagnosis, not a cause",
             c.a, c.b, c.r, c.p, c.n
@@ -424,21 +422,84 @@ fn breaches(obs: &Observation, out: &mut Vec<Pattern>) {
         p.actionable = true;
         p.stats = json!({"worst_ratio": worst, "urgency": Urgency::of_ratio(worst).as_str()});
         p.evidence = list.iter().take(20).map(|b| b.evidence.clone()).collect();
-        p.features = vec![
-            0.0,
-            0.0,
-            0.0,
-            1.0,
-            worst.min(10.0) / 10.0,
-            (list.len() as f64).ln_1p() / 10.0,
-            0.0,
-        ];
+        p.features = features(p.kind, worst.min(10.0) / 10.0, list.len() as u64, false);
         p.why = format!(
             "{metric} crossed its threshold {} times (worst {:.2}x the threshold, urgency {})",
             list.len(),
             worst,
             Urgency::of_ratio(worst).as_str()
         );
+        out.push(p);
+    }
+}
+
+/// Guarded metrics whose window value is on the bad side of their healthy level, over
+/// at least `pattern_threshold` measured units (explorations): a problem even when it
+/// does not drift. `error` says when the doctor would call it an error.
+fn levels(obs: &Observation, cfg: &Config, out: &mut Vec<Pattern>) {
+    for m in &cfg.metrics {
+        let (Some(healthy), Some(&value)) = (m.healthy, obs.metrics.get(&m.name)) else {
+            continue;
+        };
+        let Some(gap) = unhealthiness(cfg, &m.name, value).filter(|g| *g > 0.0) else {
+            continue;
+        };
+        let units: Vec<f64> = obs
+            .samples
+            .values()
+            .filter_map(|per| per.get(&m.name))
+            .flatten()
+            .copied()
+            .filter(|v| v.is_finite())
+            .collect();
+        let n = units.len() as u64;
+        if n < cfg.triggers.pattern_threshold.max(2) {
+            continue; // one exploration is never a pattern
+        }
+        let bad = |v: f64| match m.direction {
+            Direction::Higher => v < healthy,
+            Direction::Lower => v > healthy,
+        };
+        let below = units.iter().filter(|v| bad(**v)).count();
+        let error = m.error.is_some_and(|e| match m.direction {
+            Direction::Higher => value < e,
+            Direction::Lower => value >= e,
+        });
+        let side = match m.direction {
+            Direction::Higher => "below",
+            Direction::Lower => "above",
+        };
+        let level = match (error, m.error) {
+            (true, Some(e)) => format!("; the doctor's ERROR level is {side} {e}"),
+            (false, Some(e)) => format!("; a WARNING (the doctor's ERROR level is {side} {e})"),
+            _ => String::new(),
+        };
+        let mut p = base(PatternKind::UnhealthyLevel, &m.name);
+        p.occurrences = n;
+        p.severity = 1.0 + gap * 10.0;
+        p.impact = gap;
+        p.actionable = true;
+        p.stats = json!({
+            "value": value, "healthy": healthy, "error_level": m.error, "error": error,
+            "units": n, "units_on_bad_side": below, "direction": m.direction,
+        });
+        p.why = format!(
+            "{} is {value:.3} over {n} explorations, {side} its healthy level {healthy} ({below} of {n} explorations {side} it){level}",
+            m.name
+        );
+        p.evidence = vec![crate::observe::Evidence {
+            file: "traversal logs (this window)".into(),
+            line: 0,
+            ts: obs.last_ts.clone(),
+            value: Some(value),
+            detail: format!(
+                "{} = {value:.3}, mean over {n} explorations from {} to {}; healthy {side} {healthy}",
+                m.name,
+                obs.first_ts.as_deref().unwrap_or("?"),
+                obs.last_ts.as_deref().unwrap_or("?")
+            ),
+        }];
+        p.features = features(p.kind, p.severity.min(10.0) / 10.0, n, error);
         out.push(p);
     }
 }

@@ -10,6 +10,7 @@ mod gitlab;
 pub mod http;
 mod lifecycle;
 pub mod proxy;
+pub mod record;
 mod wire;
 
 pub use body::{
@@ -18,6 +19,7 @@ pub use body::{
 pub use config::{ForgeConfig, ForgeKind};
 pub use http::{HttpOptions, Secret};
 pub use lifecycle::{label_plan, proposal_labels, Ensured, Forge, PrSpec, PrStatus};
+pub use record::PullRecord;
 
 use chrono::{DateTime, Utc};
 

@@ -68,6 +68,53 @@ impl Drop for IndexLock {
 }
 
 impl Git {
+    /// Everything that would refuse moving branch `name` now, checked without taking
+    /// or writing anything: another worktree holding the branch, commit hooks improve
+    /// would bypass, a foreign ref lock ([`GitRefusal::RefLocked`]) and, when it is
+    /// checked out here, an operation in progress, a foreign `index.lock`
+    /// ([`GitRefusal::IndexLocked`]) and a dirty tree. A caller that records its
+    /// intent before moving (a deploy) checks first, so the common refusals leave no
+    /// record behind; the move itself checks again, all or nothing. No lock is held
+    /// in between: a process killed there must not leave `index.lock` behind for
+    /// every human's git to trip on.
+    pub fn check_move(&self, name: &str) -> Result<()> {
+        if let Some(refusal) = self.worktree_conflict(name)? {
+            return Err(refusal.into());
+        }
+        self.check_hooks_policy()?;
+        self.no_ref_lock(name)?;
+        if self.repo.is_bare() || self.head_branch().as_deref() != Some(name) {
+            return Ok(());
+        }
+        if let Some(refusal) = self.operation_here()? {
+            return Err(refusal.into());
+        }
+        let index_lock = self.repo.path().join("index.lock");
+        if index_lock.exists() {
+            return Err(GitRefusal::IndexLocked { path: index_lock }.into());
+        }
+        if !self.is_clean()? {
+            return Err(GitRefusal::Dirty {
+                worktree: self.root(),
+                branch: name.to_string(),
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    /// A foreign `refs/heads/NAME.lock` refuses before any file is written (the ref
+    /// update would fail on it anyway, after the files had to be put back).
+    fn no_ref_lock(&self, name: &str) -> Result<()> {
+        let path = self
+            .common_dir()
+            .join(format!("{}.lock", super::full_ref(name)));
+        if path.exists() {
+            return Err(GitRefusal::RefLocked { path }.into());
+        }
+        Ok(())
+    }
+
     /// Moves branch `name` from `old` to `new`. When it is checked out here, the
     /// working tree and index come along, all or nothing (see the module doc): the
     /// tree must be clean, and a foreign `index.lock` is a typed refusal
@@ -79,6 +126,7 @@ impl Git {
             return Err(refusal.into());
         }
         self.check_hooks_policy()?;
+        self.no_ref_lock(name)?;
         let checked_out = !self.repo.is_bare() && self.head_branch().as_deref() == Some(name);
         if !checked_out {
             return self.update_ref(name, new, Some(old), msg);

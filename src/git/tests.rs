@@ -549,3 +549,49 @@ fn ssh_signing_gives_a_signature_git_verifies() {
     assert!(ok, "git verify-commit: {out}");
     assert!(out.contains("Good \"git\" signature"), "{out}");
 }
+
+/// The id libgit2 computes is the one `git patch-id --stable` prints, so a squash made
+/// on any forge is matched whatever computed it; line numbers do not count.
+#[test]
+fn patch_ids_match_git_patch_id_stable_and_ignore_line_numbers() {
+    let r = Repo::new();
+    let lines: String = (0..40).map(|i| format!("line {i}\n")).collect();
+    r.write("a.py", &lines);
+    r.git(&["add", "-A"]);
+    r.git(&["commit", "-qm", "base"]);
+    r.write("a.py", &lines.replace("line 30\n", "line thirty\n"));
+    r.write("c.txt", "new\n");
+    r.git(&["add", "-A"]);
+    r.git(&["commit", "-qm", "change"]);
+    let show = r.git(&["show", "HEAD"]) + "\n";
+    let mut c = std::process::Command::new("git")
+        .args(["patch-id", "--stable"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    c.stdin.take().unwrap().write_all(show.as_bytes()).unwrap();
+    let out = String::from_utf8(c.wait_with_output().unwrap().stdout).unwrap();
+    let expected = out.split_whitespace().next().unwrap().to_string();
+
+    let g = r.open();
+    let head = g.resolve("HEAD").unwrap();
+    let id = g.commit_patch_id(head).unwrap().unwrap();
+    assert_eq!(id.to_string(), expected);
+    // The same change on another base (lines added above it) has the same id.
+    r.git(&["checkout", "-q", "-b", "other", "HEAD~1"]);
+    r.write("a.py", &format!("header\n{lines}"));
+    r.git(&["commit", "-qam", "header"]);
+    r.git(&["cherry-pick", "main"]);
+    let picked = g.resolve("HEAD").unwrap();
+    assert_ne!(picked, head);
+    assert_eq!(g.commit_patch_id(picked).unwrap(), Some(id));
+    // A revert is the inverse patch, not the same one.
+    r.git(&["revert", "--no-edit", "HEAD"]);
+    let revert = g.resolve("HEAD").unwrap();
+    let inverse = g.patch_id(picked, g.resolve("HEAD~2").unwrap()).unwrap();
+    assert_ne!(g.commit_patch_id(revert).unwrap(), Some(id));
+    assert_eq!(g.commit_patch_id(revert).unwrap(), inverse);
+    assert_eq!(g.patch_id(head, head).unwrap(), None);
+}

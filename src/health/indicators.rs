@@ -1,4 +1,4 @@
-//! H1–H10 and M1–M4, one function each, over what is on record. An indicator without
+//! H1–H10 and M1–M5, one function each, over what is on record. An indicator without
 //! data says so and is HEALTHY (nothing to judge yet); rates over fewer than
 //! `MIN_EVENTS_FOR_ERROR` events are at most WARNING.
 
@@ -140,19 +140,27 @@ pub fn h4_detection_lead_time(r: &Recorded) -> Indicator {
     )
 }
 
-/// H5 fix recurrence: of the patterns with a stable fix, the share that came back.
+/// H5 fix recurrence: of the patterns with a fix watched to the end, the share that
+/// came back or never went (a fix judged ineffective counts: its pattern went on).
 pub fn h5_fix_recurrence(r: &Recorded) -> Indicator {
     const T: &str = "<10% healthy, 10-20% warning";
     let fixed: Vec<_> = r
         .library
         .patterns
         .iter()
-        .filter(|k| k.fixes.iter().any(|f| f.outcome == Outcome::Stable))
+        .filter(|k| k.fixes.iter().any(|f| f.outcome.held()))
         .collect();
     if fixed.is_empty() {
         return no_data("H5", "fix recurrence", T, "no stable fixes");
     }
-    let recurred = fixed.iter().filter(|k| k.recurrences > 0).count();
+    let ineffective = |k: &&&crate::store::library::KnownPattern| {
+        k.fixes.iter().any(|f| f.outcome == Outcome::Ineffective)
+    };
+    let recurred = fixed
+        .iter()
+        .filter(|k| k.recurrences > 0 || ineffective(k))
+        .count();
+    let without_effect = fixed.iter().filter(ineffective).count();
     let rate = recurred as f64 / fixed.len() as f64;
     ind(
         "H5",
@@ -160,7 +168,10 @@ pub fn h5_fix_recurrence(r: &Recorded) -> Indicator {
         T,
         Some(rate),
         below(rate, 0.10, 0.20),
-        format!("{recurred} of {} fixed patterns came back", fixed.len()),
+        format!(
+            "{recurred} of {} fixed patterns came back or went on ({without_effect} after a fix judged ineffective)",
+            fixed.len()
+        ),
     )
 }
 
@@ -360,6 +371,55 @@ pub fn m2_trigger_queue(r: &Recorded) -> Indicator {
     )
 }
 
+/// M4 log data: the newest cycle found log files to read. One that found none (the log
+/// directory is gone, or no `sources:` glob matches) has no data, and nothing it did
+/// not see can be called healthy: WARNING, with how many cycles in a row and since
+/// when. (No data is not an error of the loop itself: it runs, and says so.)
+pub fn m4_log_data(r: &Recorded) -> Indicator {
+    const T: &str = "the newest cycle found log files; none is WARNING";
+    let Some(newest) = r.cycles.last() else {
+        return no_data("M4", "log data", T, "no cycles");
+    };
+    // The run of blind cycles is kept by the summary: the records read here are only
+    // the newest few, and a log directory can be gone for weeks.
+    let Some((since, since_at)) = r
+        .summary
+        .no_data_since
+        .as_ref()
+        .filter(|_| r.summary.no_data_run > 0)
+    else {
+        return ind(
+            "M4",
+            "log data",
+            T,
+            Some(0.0),
+            Level::Healthy,
+            format!(
+                "{} read {} lines from {} files",
+                newest.cycle, newest.lines_read, newest.files_read
+            ),
+        );
+    };
+    let run = r.summary.no_data_run;
+    let why = newest
+        .notes
+        .iter()
+        .find(|n| n.starts_with("no data"))
+        .cloned()
+        .unwrap_or_else(|| "no log file found".into());
+    ind(
+        "M4",
+        "log data",
+        T,
+        Some(run as f64),
+        Level::Warning,
+        format!(
+            "{run} cycle{} in a row found no log file (since {since} at {since_at}): {why}",
+            if run == 1 { "" } else { "s" },
+        ),
+    )
+}
+
 /// M3 cycle duration p95, over the last `summary::RECENT` cycles (30 days hourly).
 pub fn m3_cycle_duration(r: &Recorded) -> Indicator {
     let mut durs: Vec<f64> = r
@@ -389,12 +449,12 @@ pub fn m3_cycle_duration(r: &Recorded) -> Indicator {
     )
 }
 
-/// M4 storage: how big `.git` is and how fast it grows (the records live there), and
+/// M5 storage: how big `.git` is and how fast it grows (the records live there), and
 /// the system's logs against `retention.logs_warn_size` (the tool never deletes them).
-pub fn m4_storage(r: &Recorded, now: Timestamp) -> Indicator {
+pub fn m5_storage(r: &Recorded, now: Timestamp) -> Indicator {
     const T: &str = "logs under retention.logs_warn_size";
     let Some(s) = &r.storage else {
-        return no_data("M4", "storage", T, "the object store could not be read");
+        return no_data("M5", "storage", T, "the object store could not be read");
     };
     let mb = |b: f64| b / 1_048_576.0;
     let mut detail = format!(".git {:.1} MB", mb(s.size.bytes() as f64));
@@ -426,7 +486,7 @@ pub fn m4_storage(r: &Recorded, now: Timestamp) -> Indicator {
         None => detail.push_str("; logs not measured yet (a cycle measures them daily)"),
     }
     ind(
-        "M4",
+        "M5",
         "storage",
         T,
         Some(s.size.bytes() as f64),

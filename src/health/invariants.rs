@@ -105,10 +105,12 @@ fn v2_audited(r: &Recorded) -> InvariantResult {
 }
 
 /// V3: every deployment's backup tag points where it was made, and its commit exists.
+/// One still being made has no tags to check yet; one that never landed a commit (it
+/// failed before, or no longer applied) has nothing to roll back.
 fn v3_rollback_possible(git: &Git, r: &Recorded) -> InvariantResult {
     let mut v3 = inv("V3", "rollback always possible", true);
     for d in &r.deployments {
-        if d.status == DeployStatus::Deploying {
+        if d.status == DeployStatus::Deploying || d.deploy_commit.is_empty() {
             continue;
         }
         v3.checked += 1;

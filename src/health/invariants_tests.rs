@@ -46,7 +46,12 @@ fn world() -> World {
     World {
         _dir: dir,
         git,
-        cfg: Config::builtin(),
+        // The world's proposal tunes the demo system's constants.py.
+        cfg: {
+            let mut cfg = Config::builtin();
+            cfg.allowed_paths.push("runtime/**".into());
+            cfg
+        },
         r,
         c0,
         c1,
@@ -152,6 +157,14 @@ fn v3_rollback_always_possible() {
     let mut w = world();
     w.git.delete_ref("refs/tags/improve/backup/D-0001").unwrap();
     w.d().status = DeployStatus::Deploying;
+    let v = w.run();
+    assert!(get(&v, "V3").ok);
+    assert_eq!(get(&v, "V3").checked, 0);
+    // Nor does one that never landed a commit: there is nothing to roll back.
+    let mut w = world();
+    w.git.delete_ref("refs/tags/improve/backup/D-0001").unwrap();
+    w.d().status = DeployStatus::Failed;
+    w.d().deploy_commit = String::new();
     let v = w.run();
     assert!(get(&v, "V3").ok);
     assert_eq!(get(&v, "V3").checked, 0);

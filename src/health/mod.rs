@@ -1,4 +1,4 @@
-//! HEALTH: is the improvement loop itself healthy? H1–H10 and M1–M4 with the seed's
+//! HEALTH: is the improvement loop itself healthy? H1–H10 and M1–M5 with the seed's
 //! thresholds (DESIGN §10), one function per indicator (`indicators`), the invariants
 //! V1–V10 beside them (`invariants`), all over what is on record (`recorded`); an
 //! overall HEALTHY / WARNING / ERROR that `improve health` maps to exit 3.
@@ -133,7 +133,8 @@ pub fn compute(r: &Recorded, invariants: &[InvariantResult], now: Timestamp) -> 
         m1_last_cycle(r, now),
         m2_trigger_queue(r),
         m3_cycle_duration(r),
-        m4_storage(r, now),
+        m4_log_data(r),
+        m5_storage(r, now),
     ];
     let overall = v.iter().map(|i| i.level).max().unwrap_or(Level::Healthy);
     Health {

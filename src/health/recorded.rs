@@ -44,7 +44,7 @@ pub struct Recorded {
     pub audit_entries: u64,
     pub audit_problems: Vec<String>,
     pub queued_triggers: usize,
-    /// The repository's size and growth and the logs' size (M4); None when unreadable.
+    /// The repository's size and growth and the logs' size (M5); None when unreadable.
     pub storage: Option<Storage>,
 }
 

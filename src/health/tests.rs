@@ -1,4 +1,4 @@
-//! H1–H10 and M1–M3 over records built in memory: a healthy baseline, then one
+//! H1–H10 and M1–M5 over records built in memory: a healthy baseline, then one
 //! mutation per case that trips the indicator at (and just past) its documented
 //! thresholds. The fixture is shared with the invariant tests in `invariants_tests.rs`.
 
@@ -276,7 +276,10 @@ fn baseline_is_healthy_everywhere() {
     let ids: Vec<_> = h.indicators.iter().map(|i| i.id).collect();
     assert_eq!(
         ids,
-        ["H1", "H2", "H3", "H4", "H5", "H6", "H7", "H8", "H9", "H10", "M1", "M2", "M3", "M4"]
+        [
+            "H1", "H2", "H3", "H4", "H5", "H6", "H7", "H8", "H9", "H10", "M1", "M2", "M3", "M4",
+            "M5"
+        ]
     );
 }
 
@@ -411,6 +414,28 @@ fn h5_fix_recurrence_thresholds_10_and_20() {
     level(&with_fixed(10, 1), "H5", Level::Warning); // 10%
     level(&with_fixed(10, 2), "H5", Level::Warning); // 20%
     level(&with_fixed(10, 3), "H5", Level::Error); // 30%
+}
+
+#[test]
+fn h5_counts_a_fix_judged_ineffective_as_a_pattern_that_went_on() {
+    // 11 stable fixes, none back: healthy; one more whose fix had no effect: 1 of 12.
+    let mut r = with_fixed(11, 0);
+    level(&r, "H5", Level::Healthy);
+    r.library
+        .patterns
+        .push(known("noop", Some(Outcome::Ineffective), 0));
+    let h = level(&r, "H5", Level::Healthy);
+    let h5 = h.indicators.iter().find(|i| i.id == "H5").unwrap();
+    assert!((h5.value.unwrap() - 1.0 / 12.0).abs() < 1e-12);
+    assert!(
+        h5.detail.contains("1 after a fix judged ineffective"),
+        "{}",
+        h5.detail
+    );
+    r.library
+        .patterns
+        .push(known("noop2", Some(Outcome::Ineffective), 0));
+    level(&r, "H5", Level::Warning); // 2 of 13
 }
 
 #[test]
@@ -604,6 +629,51 @@ fn m3_p95_is_the_nearest_rank_for_every_count() {
 }
 
 #[test]
+fn m4_no_data_in_the_newest_cycle_is_a_warning_until_data_comes_back() {
+    let mut r = baseline();
+    level(&r, "M4", Level::Healthy);
+    let blind = |id: &str, h: f64| {
+        let mut c = cycle(id, &ago(h), 3600, 10);
+        c.outcome = crate::cycle::record::NO_DATA.into();
+        c.files_read = 0;
+        c.lines_read = 0;
+        c.notes = vec!["no data: no log directory exists (logs missing under /srv/x)".into()];
+        c
+    };
+    r.cycles.push(blind("C-000002", 2.0));
+    r.cycles.push(blind("C-000003", 1.0));
+    let h = level(&r, "M4", Level::Warning);
+    assert_eq!(h.overall, Level::Warning);
+    let m4 = of(&h, "M4");
+    assert_eq!(m4.value, Some(2.0));
+    assert!(m4.detail.contains("since C-000002") && m4.detail.contains("logs missing"));
+    // Data again in the newest cycle: healthy, whatever came before.
+    r.cycles.push(cycle("C-000004", &ago(0.5), 3600, 10));
+    level(&r, "M4", Level::Healthy);
+    r.cycles.clear();
+    level(&r, "M4", Level::Healthy);
+}
+
+#[test]
+fn m4_counts_a_run_of_blind_cycles_longer_than_the_records_it_loads() {
+    // Recorded::load holds the newest 20 cycle records; the run is the summary's.
+    let blind = |i: usize| {
+        let mut c = cycle(&format!("C-{i:06}"), &ago(40.0 - i as f64), 3600, 10);
+        c.outcome = crate::cycle::record::NO_DATA.into();
+        c
+    };
+    let mut every = vec![cycle("C-000001", &ago(40.0), 3600, 10)];
+    every.extend((2..=31).map(blind));
+    let mut r = baseline();
+    r.summary = crate::cycle::summary::Summary::fold(&every);
+    r.cycles = every[every.len() - 20..].to_vec();
+    let h = super::compute(&r, &all_hold(), now());
+    let m4 = of(&h, "M4");
+    assert_eq!((m4.level, m4.value), (Level::Warning, Some(30.0)));
+    assert!(m4.detail.contains("since C-000002"), "{}", m4.detail);
+}
+
+#[test]
 fn overall_is_the_worst_level() {
     let mut r = baseline();
     r.queued_triggers = 10;
@@ -613,7 +683,7 @@ fn overall_is_the_worst_level() {
 }
 
 #[test]
-fn m4_warns_when_the_logs_pass_the_configured_size() {
+fn m5_warns_when_the_logs_pass_the_configured_size() {
     let d = tempfile::tempdir().unwrap();
     let git_dir = git2::Repository::init(d.path())
         .unwrap()
@@ -628,17 +698,17 @@ fn m4_warns_when_the_logs_pass_the_configured_size() {
         r.storage = Some(crate::housekeeping::Storage::read(&git_dir).unwrap());
         r
     };
-    let h = level(&keep(100 << 20, 200 << 20), "M4", Level::Healthy);
-    let detail = &of(&h, "M4").detail;
+    let h = level(&keep(100 << 20, 200 << 20), "M5", Level::Healthy);
+    let detail = &of(&h, "M5").detail;
     assert!(detail.contains("logs 100.0 MB in 42 files"), "{detail}");
     assert!(detail.contains("MB/day over 21 days"), "{detail}");
-    let h = level(&keep(201 << 20, 200 << 20), "M4", Level::Warning);
+    let h = level(&keep(201 << 20, 200 << 20), "M5", Level::Warning);
     assert!(
-        of(&h, "M4").detail.contains("past 200 MB"),
+        of(&h, "M5").detail.contains("past 200 MB"),
         "{}",
-        of(&h, "M4").detail
+        of(&h, "M5").detail
     );
     // 0 never warns; no storage at all is no data.
-    level(&keep(201 << 20, 0), "M4", Level::Healthy);
-    level(&baseline(), "M4", Level::Healthy);
+    level(&keep(201 << 20, 0), "M5", Level::Healthy);
+    level(&baseline(), "M5", Level::Healthy);
 }

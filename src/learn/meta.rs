@@ -119,11 +119,15 @@ fn candidate(name: &str, step: f64) -> Candidate {
         complexity: 1.0,
         metric: None,
         validation: Some(ValidationMode::Manual),
+        formula: None,
+        change: None,
+        note: None,
     }
 }
 
 /// Proposes a config change when the record calls for one. `meta_cycle`: this cycle
 /// was triggered by the tool's own health check, which may never change its config.
+#[tracing::instrument(name = "learn", skip_all)]
 pub fn maybe_propose(ctx: &mut Ctx, meta_cycle: bool) -> Result<Option<String>> {
     if meta_cycle {
         return Ok(None);

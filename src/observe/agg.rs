@@ -113,6 +113,7 @@ pub struct Agg {
     pub skipped_total: u64,
     /// Files not read at all (line 0), also in `skipped`.
     pub skipped_files: Vec<Skipped>,
+    pub sources_found: bool,
     pub files_read: u64,
     pub lines_read: u64,
     pub bytes_read: u64,
@@ -297,6 +298,7 @@ impl Agg {
                 (s.file.as_str(), s.line)
             });
         }
+        self.sources_found |= o.sources_found;
         self.files_read += o.files_read;
         self.lines_read += o.lines_read;
         self.bytes_read += o.bytes_read;
@@ -350,6 +352,7 @@ impl Agg {
             skipped: self.skipped,
             skipped_total: self.skipped_total,
             skipped_files: self.skipped_files,
+            sources_found: self.sources_found,
             files_read: self.files_read,
             lines_read: self.lines_read,
             bytes_read: self.bytes_read,

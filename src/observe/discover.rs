@@ -188,7 +188,6 @@ impl Listing {
 }
 
 /// Lists every regular file below `root` in directories a glob can reach.
-#[cfg(test)]
 pub(crate) fn list_all(root: &Path, sources: &Sources) -> Result<Listing> {
     list(root, sources, &mut |_, _| Visit::Read(None))
 }

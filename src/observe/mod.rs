@@ -79,6 +79,10 @@ pub struct Observation {
     /// capped like `skipped`, counted in `counts["skipped_files"]`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skipped_files: Vec<Skipped>,
+    /// Some log file matches a `sources:` glob, read this time or not; false means
+    /// the cycle had no data at all (the log directory is gone, or no glob matches).
+    #[serde(default)]
+    pub sources_found: bool,
     pub files_read: u64,
     pub lines_read: u64,
     pub bytes_read: u64,
@@ -118,6 +122,26 @@ pub mod traversal;
 mod window;
 
 pub use discover::SourceKind;
+
+/// The files below `root` the config's globs give to `kind` (paths relative to
+/// `root`, sorted): what the decision replay re-reads.
+pub fn files_of(
+    root: &std::path::Path,
+    cfg: &crate::config::Config,
+    kind: SourceKind,
+) -> anyhow::Result<Vec<String>> {
+    let sources = discover::Sources::new(cfg)?;
+    let listing = discover::list_all(root, &sources)?;
+    let mut hits = vec![];
+    let mut out: Vec<String> = listing
+        .files
+        .iter()
+        .filter(|l| sources.kind_of(&l.rel, &mut hits) == Some(kind))
+        .map(|l| l.rel.clone())
+        .collect();
+    out.sort();
+    Ok(out)
+}
 pub use run::{fuzz_decode, run};
 
 /// Every window-level metric this phase can produce, with the direction that is

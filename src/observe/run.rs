@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Reads every discovered file from its cursor, in parallel, and merges the result;
 /// returns the cursors advanced (taken by value: they are updated in place).
+#[tracing::instrument(name = "observe", skip_all)]
 pub fn run(
     root: &Path,
     cfg: &Config,
@@ -104,6 +105,10 @@ pub(crate) fn run_with(
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(l) = files.get(i) else { break };
+                        if i.is_multiple_of(64) {
+                            // For a progress display (nothing when none listens).
+                            tracing::trace!(target: "improve::progress", done = i as u64, total = files.len() as u64);
+                        }
                         let retired = l.retired.is_some();
                         let old = l
                             .retired
@@ -111,6 +116,10 @@ pub(crate) fn run_with(
                             .or_else(|| old.get(l.rel.as_str()).copied());
                         sh.known += (!retired && old.is_some()) as usize;
                         if old.is_some_and(|c| c.unchanged(&l.rel, l.ino(), hour)) {
+                            // Whether there is data at all: one glob match settles it.
+                            sh.agg.sources_found = sh.agg.sources_found
+                                || retired
+                                || sources.kind_of(&l.rel, &mut hits).is_some();
                             continue; // a finished exploration, same file: nothing to do
                         }
                         // Not a source now (or gone since listed): a cursor it had
@@ -121,6 +130,7 @@ pub(crate) fn run_with(
                             }
                             continue;
                         };
+                        sh.agg.sources_found = true;
                         if old.is_some_and(|c| current(c, &f, retired)) {
                             if retired {
                                 sh.rechecked.push(file_key(path_hash(&f.rel), f.inode));
@@ -172,6 +182,12 @@ pub(crate) fn run_with(
     let dormant_before = (now - max).timestamp_nanos_opt().unwrap_or(i64::MIN);
     cursors.finish_run(&listing.dirs, &rechecked, dormant_before);
     window_breaches(&mut total, cfg);
+    tracing::debug!(
+        files_listed = files.len(),
+        files_read = total.files_read,
+        bytes_read = total.bytes_read,
+        "observe: read"
+    );
     Ok((total.finish(), cursors))
 }
 

@@ -1,75 +1,24 @@
 //! PROPOSE: for each actionable, attributed pattern pick the first candidate fix from
-//! `templates/proposals.yaml` that applies to this repository, write the change, and
-//! rank. Noise control lives here: one open proposal per pattern, limits on new and
-//! open proposals, failed fixes never again, rejected ones only on new evidence.
+//! the templates that applies to this repository (`change` writes it), make it a typed
+//! proposal, and rank. Noise control lives here: one open proposal per pattern, limits
+//! on new and open proposals, fixes that failed or had no effect never again for the
+//! pattern, rejected ones only on new evidence.
 
-use super::edit::{self, Format, Value};
+use super::change::{self, Made};
 use super::patch;
 use super::render;
-use crate::clock::{fmt_ts, Timestamp};
+use crate::clock::fmt_ts;
 use crate::config::{Config, Direction, ProposalType, Risk};
 use crate::diagnose::Pattern;
-use crate::git::Git;
-use crate::store::library::Library;
 use crate::store::proposals::*;
 use crate::vocab::ValidationMode;
-use anyhow::{bail, Context, Result};
-use git2::Oid;
-use serde::Deserialize;
+use anyhow::Result;
 use std::collections::BTreeMap;
 
-pub const DEFAULT_TEMPLATES: &str = include_str!("../../templates/proposals.yaml");
-pub const TEMPLATES_OVERRIDE: &str = "improvement-data/templates/proposals.yaml";
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Templates {
-    pub candidates: BTreeMap<String, Vec<Candidate>>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Candidate {
-    #[serde(rename = "type")]
-    pub kind: ProposalType,
-    pub target: Target,
-    #[serde(default)]
-    pub direction: Option<String>,
-    #[serde(default)]
-    pub step: Option<f64>,
-    pub risk: Risk,
-    pub complexity: f64,
-    #[serde(default)]
-    pub metric: Option<String>,
-    /// Overrides the validation mode DESIGN §6 would choose (e.g. a canary for a tune).
-    #[serde(default)]
-    pub validation: Option<ValidationMode>,
-}
-
-impl Templates {
-    pub fn parse(text: &str, name: &str) -> Result<Templates> {
-        serde_yaml::from_str(text).with_context(|| format!("{name}: invalid proposal templates"))
-    }
-    /// The repository's own templates (`improvement-data/templates/proposals.yaml`
-    /// on the deploy branch) when it has them, else the built-in ones.
-    pub fn for_repo(git: &Git, cfg: &Config) -> Result<Templates> {
-        match cfg.deploy_file(git, TEMPLATES_OVERRIDE)? {
-            Some(t) => Templates::parse(&t, TEMPLATES_OVERRIDE),
-            None => Ok(Templates::builtin()),
-        }
-    }
-    pub fn builtin() -> Templates {
-        Templates::parse(DEFAULT_TEMPLATES, "templates/proposals.yaml")
-            .expect("built-in templates are valid")
-    }
-    /// The guarded metric the first candidate of a rule would move.
-    pub fn metric_of(&self, rule: &str) -> Option<String> {
-        self.candidates
-            .get(rule)?
-            .iter()
-            .find_map(|c| c.metric.clone())
-    }
-}
+pub use super::change::{check_path, tuned_value, Inputs};
+pub use super::template::{
+    Candidate, FormulaSpec, Templates, DEFAULT_TEMPLATES, TEMPLATES_OVERRIDE,
+};
 
 /// A proposal ready to be written: its record, the new file contents, the patch.
 pub struct Draft {
@@ -83,19 +32,6 @@ pub struct Draft {
 pub struct Skip {
     pub pattern: String,
     pub reason: String,
-}
-
-/// What drafting a proposal reads: the deploy branch's tree, config, templates, the
-/// library and the proposals already on record.
-pub struct Inputs<'a> {
-    pub git: &'a Git,
-    pub deploy_tip: Oid,
-    pub cfg: &'a Config,
-    pub templates: &'a Templates,
-    pub library: &'a Library,
-    pub existing: &'a [Proposal],
-    pub now: Timestamp,
-    pub cycle: &'a str,
 }
 
 /// Proposes for `patterns`. `first_id` is the next free number (P-NNNN).
@@ -138,20 +74,31 @@ pub fn generate(
             continue;
         }
         let rule = pat.rule.clone().unwrap_or_default();
-        let cands = ctx
-            .templates
-            .candidates
-            .get(&rule)
-            .cloned()
-            .unwrap_or_else(|| fallback(pat));
+        let Some(cands) = ctx.templates.candidates.get(&rule).cloned() else {
+            skips.push(Skip {
+                pattern: sig,
+                reason: format!("no proposal template for rule {rule}: a human should look"),
+            });
+            continue;
+        };
         let mut reasons = vec![];
         let id = format!("P-{:04}", first_id + n as u64);
         let mut made = None;
         for cand in &cands {
-            let key = (cand.target.file.as_str(), cand.target.name.as_str());
-            if ctx.library.failed_fix(&sig, key.0, key.1) {
+            let k = cand.key();
+            let key = (k.file.as_str(), k.name.as_str());
+            if let Some(o) = ctx
+                .library
+                .fix_outcome(&sig, key.0, key.1)
+                .filter(|o| o.did_not_work())
+            {
+                let how = match o {
+                    crate::store::library::Outcome::Ineffective => "had no effect",
+                    crate::store::library::Outcome::RolledBack => "was rolled back",
+                    _ => "failed",
+                };
                 reasons.push(format!(
-                    "{} {}: failed before for this pattern",
+                    "{} {}: {how} before for this pattern",
                     key.0, key.1
                 ));
                 continue;
@@ -255,168 +202,26 @@ fn renumber(d: &mut Draft, id: &str) {
     d.patch = d.patch.replace(&old, id);
 }
 
-fn fallback(pat: &Pattern) -> Vec<Candidate> {
-    vec![Candidate {
-        kind: ProposalType::BehaviorFix,
-        target: Target {
-            file: "docs/improve/behavior.md".into(),
-            name: format!("unexplained {}", pat.subject),
-        },
-        direction: None,
-        step: None,
-        risk: Risk::Medium,
-        complexity: 3.0,
-        metric: pat.metric.clone(),
-        validation: None,
-    }]
-}
-
-/// Refuses paths outside `allowed_paths`, escaping the repository, or through symlinks.
-pub fn check_path(ctx: &Inputs, path: &str) -> Result<()> {
-    if path.is_empty()
-        || path.starts_with('/')
-        || path.contains('\\')
-        || path
-            .split('/')
-            .any(|c| c == ".." || c == "." || c.is_empty())
-    {
-        bail!("{path:?} is not a plain path inside the repository");
-    }
-    if path.starts_with(".git/") || path == ".git" {
-        bail!("{path:?} is inside .git");
-    }
-    if !ctx.cfg.allowed_matcher().is_match(path) {
-        bail!("{path} is outside allowed_paths");
-    }
-    if ctx.git.is_symlink(ctx.deploy_tip, path)? {
-        bail!("{path} is (or goes through) a symbolic link");
-    }
-    Ok(())
-}
-
-fn as_f64(v: &Value) -> Option<f64> {
-    match v {
-        Value::Int(i) => Some(*i as f64),
-        Value::Float(f) => Some(*f),
-        _ => None,
-    }
-}
-
-/// The new value of a tune: a relative step in the named direction, within the
-/// configured bounds and max step; integers stay integers, fractions stay in [0, 1].
-pub fn tuned_value(ctx: &Inputs, cand: &Candidate, old: &Value) -> Option<f64> {
-    let o = as_f64(old)?;
-    let step = cand.step.unwrap_or(0.2).abs();
-    let bound = ctx.cfg.bound(&cand.target.file, &cand.target.name);
-    let max_step = bound.map(|b| b.max_step).unwrap_or(0.2).abs();
-    let rel = step.min(max_step);
-    let up = cand.direction.as_deref() != Some("decrease");
-    let delta = if o == 0.0 { rel } else { o.abs() * rel };
-    let mut new = if up { o + delta } else { o - delta };
-    if let Some(b) = bound {
-        if let Some(lo) = b.min {
-            new = new.max(lo);
-        }
-        if let Some(hi) = b.max {
-            new = new.min(hi);
-        }
-    } else if (0.0..=1.0).contains(&o) && matches!(old, Value::Float(_)) {
-        new = new.clamp(0.0, 1.0);
-    }
-    if matches!(old, Value::Int(_)) {
-        new = if up { new.floor() } else { new.ceil() };
-        if new == o {
-            new = if up { o + 1.0 } else { o - 1.0 };
-            if let Some(b) = bound {
-                if b.min.is_some_and(|lo| new < lo) || b.max.is_some_and(|hi| new > hi) {
-                    return None;
-                }
-            }
-        }
-    } else {
-        new = (new * 1e6).round() / 1e6;
-    }
-    if (new - o).abs() < 1e-12 || !new.is_finite() {
-        return None;
-    }
-    Some(new)
-}
-
-fn read_text(ctx: &Inputs, path: &str) -> Result<Option<String>> {
-    match ctx.git.read_file(ctx.deploy_tip, path)? {
-        Some(b) => Ok(Some(
-            String::from_utf8(b).with_context(|| format!("{path} is not UTF-8"))?,
-        )),
-        None => Ok(None),
-    }
-}
-
+/// Drafts the proposal `cand` makes for `pat` (None: nothing to change).
 pub fn draft(pat: &Pattern, cand: &Candidate, ctx: &Inputs, id: &str) -> Result<Option<Draft>> {
-    let file = cand.target.file.clone();
-    let name = cand.target.name.clone();
-    let mut files = BTreeMap::new();
-    let (summary, old_value, new_value, document_only, title);
-    match cand.kind {
-        ProposalType::ConstantTune | ProposalType::ProtocolUpdate => {
-            check_path(ctx, &file)?;
-            let Some(src) = read_text(ctx, &file)? else {
-                bail!("{file} does not exist");
-            };
-            let format = Format::from_path(&file)
-                .with_context(|| format!("{file}: no editor for this file type"))?;
-            let lit = edit::find(format, &src, &name)?;
-            let Some(new) = tuned_value(ctx, cand, &lit.value) else {
-                return Ok(None);
-            };
-            let (new_src, _old) = edit::tune(format, &src, &name, new)?;
-            let new_lit = edit::find(format, &new_src, &name)?;
-            summary = format!("{name} in {file}: {} -> {}", lit.text, new_lit.text);
-            old_value = Some(lit.text.clone());
-            new_value = Some(new_lit.text.clone());
-            document_only = false;
-            title = format!(
-                "{id}: {} {name} to {} ({})",
-                cand.direction.as_deref().unwrap_or("change"),
-                new_lit.text,
-                pat.subject
-            );
-            files.insert(file.clone(), Some(new_src.into_bytes()));
-        }
-        ProposalType::SkillImprove => {
-            check_path(ctx, &file)?;
-            let src = read_text(ctx, &file)?.unwrap_or_default();
-            let quoted: Vec<String> = pat
-                .evidence
-                .iter()
-                .take(5)
-                .map(|e| e.detail.clone())
-                .filter(|d| !d.is_empty())
-                .collect();
-            let body = format!(
-                "Agents hit `{}` repeatedly ({} times). {}\n\nBefore choosing a tool, check what the task needs and prefer the tool whose inputs you already have; on an error, read it before retrying.",
-                pat.subject, pat.occurrences, pat.explanation
-            );
-            let new_src = edit::markdown::upsert_section(&src, &name, &body, &quoted);
-            if new_src == src {
-                return Ok(None);
-            }
-            summary = format!("add guidance section \"{name}\" to {file}");
-            old_value = None;
-            new_value = None;
-            document_only = false;
-            title = format!("{id}: improve {file} ({})", pat.subject);
-            files.insert(file.clone(), Some(new_src.into_bytes()));
-        }
-        ProposalType::FormulaChange | ProposalType::BehaviorFix | ProposalType::GraphContent => {
-            let doc = format!("docs/improve/{id}.md");
-            check_path(ctx, &doc)?;
-            summary = format!("proposal document docs/improve/{id}.md: change {name} in {file}");
-            old_value = None;
-            new_value = None;
-            document_only = true;
-            title = format!("{id}: {} — {name} ({})", cand.kind.as_str(), pat.subject);
-        }
-    }
+    let Some(made) = change::make(pat, cand, ctx, id)? else {
+        return Ok(None);
+    };
+    let Made {
+        kind,
+        target,
+        summary,
+        old_value,
+        new_value,
+        title,
+        mut files,
+        doc,
+        validation,
+        notes,
+    } = made;
+    let file = target.file.clone();
+    let name = target.name.clone();
+    let document_only = doc.is_some();
     let metric_name = cand
         .metric
         .clone()
@@ -437,12 +242,14 @@ pub fn draft(pat: &Pattern, cand: &Candidate, ctx: &Inputs, id: &str) -> Result<
     );
     let mode = cand
         .validation
-        .unwrap_or_else(|| planned_mode(cand.kind, cand.risk));
+        .or(validation)
+        .unwrap_or_else(|| planned_mode(kind, cand.risk));
     let now = fmt_ts(ctx.now);
     let mut p = Proposal {
         id: id.to_string(),
-        kind: cand.kind,
-        title,
+        kind,
+        // Log text (a pattern's subject) is in it: one safe line, wherever it goes.
+        title: crate::sanitize::title(&title, crate::sanitize::TITLE_MAX),
         status: Status::Proposed,
         created: now.clone(),
         cycle: ctx.cycle.to_string(),
@@ -461,9 +268,10 @@ pub fn draft(pat: &Pattern, cand: &Candidate, ctx: &Inputs, id: &str) -> Result<
         target: Target { file: file.clone(), name: name.clone() },
         change: Change { summary, file: file.clone(), old_value, new_value, document_only },
         rationale: format!(
-            "{} {} Expected: {metric_name} moves in its good direction.{}",
+            "{} {}{} Expected: {metric_name} moves in its good direction.{}",
             pat.explanation,
             pat.why,
+            notes.iter().map(|n| format!(" {n}")).collect::<String>(),
             if proven { " This fix worked before for this pattern (proven fix, ranked x1.5)." } else { "" }
         ),
         risk: cand.risk,
@@ -471,7 +279,7 @@ pub fn draft(pat: &Pattern, cand: &Candidate, ctx: &Inputs, id: &str) -> Result<
         target_metric: TargetMetric { name: metric_name.clone(), direction },
         validation_plan: ValidationPlan {
             mode,
-            description: plan_text(mode, &metric_name, ctx.cfg),
+            description: plan_text(mode, &metric_name, ctx.cfg, validation.is_some()),
         },
         rollback_plan: format!(
             "Deployed as one commit tagged improve/deploy/D-N after a backup tag improve/backup/D-N; the monitor reverts it with `git revert` if a guarded metric degrades by more than {:.0}%. By hand: `improve rollback D-N` or `git revert <deploy commit>`.",
@@ -491,20 +299,16 @@ pub fn draft(pat: &Pattern, cand: &Candidate, ctx: &Inputs, id: &str) -> Result<
         history: vec![],
     };
     p.push_event(&now, format!("proposed in {}", ctx.cycle), None);
-    if document_only {
-        let what = match cand.kind {
-            ProposalType::FormulaChange => "a formula",
-            ProposalType::BehaviorFix => "the system's behaviour",
-            _ => "the graph's content",
-        };
+    if let Some(doc) = &doc {
+        let extra = [("about", doc.about.clone()), ("change", doc.change.clone())];
         files.insert(
             format!("docs/improve/{id}.md"),
-            Some(render::proposal_doc(&p, what).into_bytes()),
+            Some(render::proposal_doc(&p, doc.what, &extra).into_bytes()),
         );
     }
     let mut diff = String::new();
     for (path, new) in &files {
-        let old = read_text(ctx, path)?;
+        let old = change::read_text(ctx, path)?;
         let new = new
             .as_ref()
             .map(|b| String::from_utf8_lossy(b).into_owned());
@@ -545,7 +349,14 @@ pub fn planned_mode(kind: ProposalType, risk: Risk) -> ValidationMode {
     }
 }
 
-fn plan_text(mode: ValidationMode, metric: &str, cfg: &Config) -> String {
+/// What the validation will do, in one sentence. `replay`: the change declares how
+/// the link score's factors combine, so the decision replay judges it.
+fn plan_text(mode: ValidationMode, metric: &str, cfg: &Config, replay: bool) -> String {
+    if replay && mode == ValidationMode::Shadow {
+        return format!(
+            "decision replay (shadow mode from logs): every logged decision re-ranked under the baseline and the candidate formula; how many selections change, and sibling divergence and semantic of the newly selected links judged with Mann-Whitney/Hodges-Lehmann; {metric} must not get worse. An estimate from logs"
+        );
+    }
     match mode {
         ValidationMode::UnitTest => format!(
             "apply the change in a temporary worktree and run the test command {:?}; pass iff it exits 0, then watch {metric} after deploy",

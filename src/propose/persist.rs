@@ -9,6 +9,7 @@ use super::render;
 use crate::clock::Timestamp;
 use crate::git::Git;
 use crate::records::Tx;
+use crate::sanitize;
 use crate::store::proposals::{self, Proposal};
 use anyhow::Result;
 use git2::Oid;
@@ -23,7 +24,16 @@ pub fn persist(
     now: Timestamp,
 ) -> Result<()> {
     let body = render::pr_body(&d.proposal);
-    let msg = format!("{}\n\n{body}", d.proposal.title);
+    // The body is the PR description, with log text in it: no line of it may read as
+    // a trailer (`Improve-Tier: auto`) of the commit a human may merge. The one
+    // trailer names the proposal wherever its change lands: a forge's squash message
+    // keeps it, so the merge is recognised even when the diff was touched.
+    let msg = format!(
+        "{}\n\n{}\n\nImprove-Proposal: {}\n",
+        sanitize::commit_subject(&d.proposal.title),
+        sanitize::commit_body(body.trim_end()),
+        d.proposal.id
+    );
     let oid = git.commit_changes(Some(deploy_tip), &d.files, &msg, now)?;
     d.proposal.branch_commit = oid.to_string();
     let p: &Proposal = &d.proposal;

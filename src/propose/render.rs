@@ -424,8 +424,11 @@ pub fn pr_body_with(
     fill(PR_BODY, &vars)
 }
 
-pub fn proposal_doc(p: &Proposal, what: &str) -> String {
-    let mut vars = common_vars(p);
+/// The proposal document; `extra` fills the places only the drafter knows (`about`:
+/// the function and line, `change`: what to change), ahead of the common ones.
+pub fn proposal_doc(p: &Proposal, what: &str, extra: &[(&'static str, String)]) -> String {
+    let mut vars = extra.to_vec();
+    vars.extend(common_vars(p));
     vars.push(("what", what.to_string()));
     fill(PROPOSAL_DOC, &vars)
 }

@@ -3,7 +3,7 @@
 //! the guarded metrics over time with deploy and rollback markers, then the reference
 //! tables. No script, no network; every text from the records is escaped.
 
-mod attention;
+pub mod attention;
 mod chart;
 mod tables;
 #[cfg(test)]

@@ -99,6 +99,7 @@ fn page() -> String {
         allowed_effect: 0.1,
         required: false,
         healthy: Some(0.12),
+        error: None,
     });
     let now = parse_ts("2026-01-07T00:00:00Z").unwrap();
     render(&cfg, &records(EVIL), &health(EVIL), EVIL, now)

@@ -1,7 +1,8 @@
 //! The pattern library (`patterns/library.json`): which patterns were seen, how they
-//! were diagnosed, which fixes were tried and how each turned out. Proven fixes are
-//! proposed first, failed ones never again for the same pattern, and a pattern that
-//! comes back after a fix escalates one layer deeper.
+//! were diagnosed, which fixes were tried and how each turned out. Proven fixes (stable
+//! and measured effective) are proposed first; failed, rolled-back and ineffective ones
+//! never again for the same pattern; a pattern that comes back after a fix escalates one
+//! layer deeper.
 
 use super::proposals::Proposal;
 use crate::diagnose::{Layer, Pattern, PatternKind};
@@ -47,10 +48,33 @@ pub struct Diagnosis {
 pub enum Outcome {
     Pending,
     Deployed,
+    /// Watched without degradation, and its pattern's metric moved toward healthy.
     Stable,
+    /// Watched without degradation, but too little data said whether it worked.
+    Unproven,
+    /// Watched without degradation, but the pattern went on and its metric did not
+    /// move toward healthy: not a fix. Never proposed again for the pattern.
+    Ineffective,
     RolledBack,
     Failed,
     Rejected,
+}
+
+impl Outcome {
+    /// The fix was deployed and watched to the end without harm (whatever its effect).
+    pub fn held(self) -> bool {
+        matches!(
+            self,
+            Outcome::Stable | Outcome::Unproven | Outcome::Ineffective
+        )
+    }
+    /// The fix did not work for the pattern: not proposed for it again.
+    pub fn did_not_work(self) -> bool {
+        matches!(
+            self,
+            Outcome::RolledBack | Outcome::Failed | Outcome::Ineffective
+        )
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -161,9 +185,15 @@ impl Library {
             .any(|f| f.outcome == Outcome::Stable)
     }
 
+    /// A fix that failed, was rolled back or had no effect for this pattern.
     pub fn failed_fix(&self, sig: &str, file: &str, name: &str) -> bool {
         self.fixes_for(sig, file, name)
-            .any(|f| matches!(f.outcome, Outcome::RolledBack | Outcome::Failed))
+            .any(|f| f.outcome.did_not_work())
+    }
+
+    /// How the fix of `file`/`name` for this pattern turned out last, if it was tried.
+    pub fn fix_outcome(&self, sig: &str, file: &str, name: &str) -> Option<Outcome> {
+        self.fixes_for(sig, file, name).last().map(|f| f.outcome)
     }
 
     /// The layer the last deployed fix of this pattern was made at, if the pattern
@@ -176,7 +206,12 @@ impl Library {
         k.fixes
             .iter()
             .rev()
-            .find(|f| matches!(f.outcome, Outcome::Stable | Outcome::Deployed))
+            .find(|f| {
+                matches!(
+                    f.outcome,
+                    Outcome::Stable | Outcome::Unproven | Outcome::Deployed
+                )
+            })
             .and_then(|f| f.layer)
     }
 
@@ -187,10 +222,9 @@ impl Library {
             let Some(k) = self.get_mut(&p.signature()) else {
                 continue;
             };
-            let fixed = k
-                .fixes
-                .iter()
-                .any(|f| f.outcome == Outcome::Stable && f.updated.as_str() < now);
+            let fixed = k.fixes.iter().any(|f| {
+                matches!(f.outcome, Outcome::Stable | Outcome::Unproven) && f.updated.as_str() < now
+            });
             let in_flight = k
                 .fixes
                 .iter()
@@ -249,5 +283,75 @@ impl Library {
             Some(f) => *f = fix,
             None => k.fixes.push(fix),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn known(fixes: Vec<(Outcome, &str)>) -> Library {
+        Library {
+            patterns: vec![KnownPattern {
+                signature: "unhealthy_level:semantic_quality".into(),
+                kind: PatternKind::UnhealthyLevel,
+                subject: "semantic_quality".into(),
+                features: vec![],
+                first_seen: "t0".into(),
+                last_seen: "t0".into(),
+                cycles_seen: 1,
+                recurrences: 0,
+                diagnoses: vec![],
+                fixes: fixes
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (outcome, name))| Fix {
+                        proposal: format!("P-{i}"),
+                        kind: "constant_tune".into(),
+                        file: "runtime/physics/subentity.py".into(),
+                        name: name.into(),
+                        layer: Some(Layer::Physics),
+                        outcome,
+                        updated: "t1".into(),
+                    })
+                    .collect(),
+            }],
+        }
+    }
+
+    #[test]
+    fn only_an_effective_stable_fix_is_proven_and_an_ineffective_one_is_not_tried_again() {
+        let sig = "unhealthy_level:semantic_quality";
+        let f = "runtime/physics/subentity.py";
+        for (outcome, proven, failed) in [
+            (Outcome::Stable, true, false),
+            (Outcome::Unproven, false, false),
+            (Outcome::Ineffective, false, true),
+            (Outcome::RolledBack, false, true),
+            (Outcome::Failed, false, true),
+            (Outcome::Deployed, false, false),
+        ] {
+            let lib = known(vec![(outcome, "INTENTION_WEIGHT")]);
+            assert_eq!(
+                lib.proven_fix(sig, f, "INTENTION_WEIGHT"),
+                proven,
+                "{outcome:?}"
+            );
+            assert_eq!(
+                lib.failed_fix(sig, f, "INTENTION_WEIGHT"),
+                failed,
+                "{outcome:?}"
+            );
+            assert!(!lib.failed_fix(sig, f, "OTHER"));
+        }
+        let lib = known(vec![(Outcome::Ineffective, "INTENTION_WEIGHT")]);
+        assert_eq!(
+            lib.fix_outcome(sig, f, "INTENTION_WEIGHT"),
+            Some(Outcome::Ineffective)
+        );
+        // An unproven fix still escalates the pattern when it comes back.
+        let mut lib = known(vec![(Outcome::Unproven, "INTENTION_WEIGHT")]);
+        lib.patterns[0].recurrences = 1;
+        assert_eq!(lib.escalation_floor(sig), Some(Layer::Physics));
     }
 }

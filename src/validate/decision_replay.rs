@@ -197,21 +197,63 @@ pub fn default_specs() -> Vec<MetricSpec> {
 
 /// Re-ranks every logged decision of `files` under the baseline and `formula` and
 /// judges the selected links' metrics.
+#[tracing::instrument(name = "decision_replay", skip_all)]
 pub fn replay_decisions<P: AsRef<Path>>(
     files: &[P],
     formula: &Formula,
     specs: &[MetricSpec],
     params: &JudgeParams,
 ) -> Result<DecisionReplayReport> {
-    let mut r = Replayer::new(formula.clone())?;
-    for f in files {
+    replay_decisions_from(files, &Formula::baseline(), formula, specs, params)
+}
+
+/// `replay_decisions` against a `baseline` other than the plain product: the formula
+/// the logs were scored with (after an exponent was deployed, the product with it).
+pub fn replay_decisions_from<P: AsRef<Path>>(
+    files: &[P],
+    baseline: &Formula,
+    formula: &Formula,
+    specs: &[MetricSpec],
+    params: &JudgeParams,
+) -> Result<DecisionReplayReport> {
+    let mut r = Replayer::new(formula.clone())?.from(baseline.clone())?;
+    for (i, f) in files.iter().enumerate() {
+        tracing::trace!(target: "improve::progress", done = i as u64, total = files.len() as u64);
         r.read_file(f.as_ref())?;
     }
     Ok(r.finish(specs, params))
 }
 
+/// The formulas a proposal declares: a change to `<FACTOR>_EXPONENT` (a new constant,
+/// or a tune of one) raises that factor of the link score from its old value (1.0 when
+/// the constant is new) to its new one. None for any other proposal.
+pub fn declared(p: &crate::store::proposals::Proposal) -> Option<(Formula, Formula)> {
+    declared_by(
+        &p.target.name,
+        p.change.old_value.as_deref(),
+        p.change.new_value.as_deref(),
+    )
+}
+
+/// `declared` from a target's name and its old and new values.
+pub fn declared_by(name: &str, old: Option<&str>, new: Option<&str>) -> Option<(Formula, Formula)> {
+    let factor = name.strip_suffix("_EXPONENT")?.to_ascii_lowercase();
+    if !LINK_SCORE_FACTORS.contains(&factor.as_str()) {
+        return None;
+    }
+    let number = |v: Option<&str>| v.and_then(|s| s.trim().parse::<f64>().ok());
+    let new = number(new)?;
+    let old = number(old).unwrap_or(1.0);
+    Some((
+        Formula::with_exponent(&factor, old),
+        Formula::with_exponent(&factor, new),
+    ))
+}
+
 /// The accumulator behind `replay_decisions`, fed one file (or reader) at a time.
 pub struct Replayer {
+    /// What the logged scores are assumed to come from (the plain product by default).
+    scored_by: Formula,
     formula: Formula,
     files: u64,
     lines: u64,
@@ -245,6 +287,7 @@ impl Replayer {
     pub fn new(formula: Formula) -> Result<Replayer> {
         formula.check()?;
         Ok(Replayer {
+            scored_by: Formula::baseline(),
             formula,
             files: 0,
             lines: 0,
@@ -264,6 +307,13 @@ impl Replayer {
             baseline: BTreeMap::new(),
             candidate: BTreeMap::new(),
         })
+    }
+
+    /// Ranks the baseline side with `baseline` instead of the plain product.
+    pub fn from(mut self, baseline: Formula) -> Result<Replayer> {
+        baseline.check()?;
+        self.scored_by = baseline;
+        Ok(self)
     }
 
     pub fn read_file(&mut self, path: &Path) -> Result<()> {
@@ -377,7 +427,7 @@ impl Replayer {
         self.replayed += 1;
         let base: Vec<f64> = cands
             .iter()
-            .map(|c| Formula::baseline().score(&c.factors))
+            .map(|c| self.scored_by.score(&c.factors))
             .collect();
         let cand: Vec<f64> = cands
             .iter()
@@ -472,7 +522,7 @@ impl Replayer {
                 self.checked,
                 if r < MIN_REPRODUCTION {
                     format!(
-                        " ({:.0}% < {:.0}%: the logs do not look scored by the plain product; treat the estimate with care)",
+                        " ({:.0}% < {:.0}%: the logs do not look scored by the baseline formula; treat the estimate with care)",
                         100.0 * r,
                         100.0 * MIN_REPRODUCTION
                     )
@@ -492,7 +542,7 @@ impl Replayer {
         DecisionReplayReport {
             basis: BASIS.into(),
             summary,
-            baseline_formula: Formula::baseline().describe(),
+            baseline_formula: self.scored_by.describe(),
             candidate_formula: self.formula.describe(),
             formula: self.formula,
             files: self.files,

@@ -412,3 +412,72 @@ fn the_judge_weighs_divergence_gained_against_semantic_lost() {
         r.summary
     );
 }
+
+#[test]
+fn a_proposal_declares_the_exponent_it_introduces_or_tunes() {
+    let (b, c) = declared_by("SIBLING_DIVERGENCE_EXPONENT", None, Some("1.5")).unwrap();
+    assert_eq!(b, Formula::with_exponent("sibling_divergence", 1.0));
+    assert_eq!(c, Formula::with_exponent("sibling_divergence", 1.5));
+    let (b, c) = declared_by("SELF_NOVELTY_EXPONENT", Some("1.5"), Some("2.0")).unwrap();
+    assert_eq!(b, Formula::with_exponent("self_novelty", 1.5));
+    assert_eq!(c, Formula::with_exponent("self_novelty", 2.0));
+    assert!(declared_by("INTENTION_WEIGHT", Some("0.25"), Some("0.3")).is_none());
+    assert!(declared_by("DIVERGENCE_EXPONENT", None, Some("2")).is_none());
+    assert!(declared_by("SIBLING_DIVERGENCE_EXPONENT", None, None).is_none());
+}
+
+/// Logs scored with divergence^1.5 (an exponent already deployed), replayed against
+/// divergence^2. By hand, per decision (other factors 1.0):
+/// - D1: A sem .95 div .5 -> ^1.5 .3359, ^2 .2375; B sem .5 div .9 -> .4269, .405.
+///   Logged B (as ^1.5 ranks), ^2 keeps B; the plain product picks A (.475 > .45), so
+///   it does not reproduce the log.
+/// - D2: A sem .8 div .6 -> .3718, .288; B sem .6 div .8 -> .4293, .384. Logged B, kept.
+/// - D3: A sem .9 div .7 -> .5271, .441; B sem .5 div 1 -> .5, .5. Logged A, ^2 picks B.
+///
+/// So 3 replayed, 1 changed, the ^1.5 baseline reproduces 3 of 3 (the plain product: 2
+/// of 3), selected divergence .9 .8 .7 -> .9 .8 1.0.
+#[test]
+fn the_baseline_can_be_a_formula_already_deployed() {
+    let lines = [
+        step(
+            1,
+            &[
+                ("A", 0.95, 1.0, 1.0, 1.0, 0.5, "REJECTED"),
+                ("B", 0.5, 1.0, 1.0, 1.0, 0.9, "SELECTED"),
+            ],
+        ),
+        step(
+            2,
+            &[
+                ("A", 0.8, 1.0, 1.0, 1.0, 0.6, "REJECTED"),
+                ("B", 0.6, 1.0, 1.0, 1.0, 0.8, "SELECTED"),
+            ],
+        ),
+        step(
+            3,
+            &[
+                ("A", 0.9, 1.0, 1.0, 1.0, 0.7, "SELECTED"),
+                ("B", 0.5, 1.0, 1.0, 1.0, 1.0, "REJECTED"),
+            ],
+        ),
+    ]
+    .join("\n");
+    let deployed = Formula::with_exponent("sibling_divergence", 1.5);
+    let next = Formula::with_exponent("sibling_divergence", 2.0);
+    let mut r = Replayer::new(next.clone()).unwrap().from(deployed).unwrap();
+    r.read("mem.jsonl", lines.as_bytes()).unwrap();
+    let r = r.finish(&default_specs(), &JudgeParams::default());
+    assert_eq!((r.replayed, r.selections_changed), (3, 1));
+    assert_eq!((r.logged_reproduced, r.logged_checked), (3, 3));
+    assert_eq!(
+        r.baseline_formula,
+        "semantic × polarity × permanence_factor × self_novelty × sibling_divergence^1.5"
+    );
+    assert_samples(&r.baseline["sibling_divergence"], &[0.9, 0.8, 0.7]);
+    assert_samples(&r.candidate["sibling_divergence"], &[0.9, 0.8, 1.0]);
+    // The plain product as baseline does not reproduce D1.
+    let mut plain = Replayer::new(next).unwrap();
+    plain.read("mem.jsonl", lines.as_bytes()).unwrap();
+    let plain = plain.finish(&default_specs(), &JudgeParams::default());
+    assert_eq!((plain.logged_reproduced, plain.logged_checked), (2, 3));
+}

@@ -296,6 +296,7 @@ pub fn extend(state: &mut ExperimentState) {
 
 /// One cycle of a running experiment: gather this window's samples; once it is due,
 /// judge variant against control (INCONCLUSIVE extends once).
+#[tracing::instrument(name = "experiment", skip_all, fields(proposal = %p.id))]
 pub fn advance(ctx: &mut Ctx, p: &mut Proposal, obs: &Observation) -> Result<Step> {
     let Some(mut st) = ctx
         .records

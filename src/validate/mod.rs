@@ -4,13 +4,14 @@
 //! keeps its numbers in `proposals/P-N/validation.json`.
 
 pub mod decision_replay;
+pub mod environment;
 pub mod experiment;
 pub mod judge;
 pub mod modified;
 pub mod replay;
 mod run;
 
-pub use run::{record_failure, validate};
+pub use run::{record_failure, retry_environment, validate};
 
 use crate::clock::{fmt_ts, Timestamp};
 use crate::store::proposals::Proposal;
@@ -72,6 +73,11 @@ pub struct Validation {
     pub recommendation: String,
     #[serde(default)]
     pub extended: bool,
+    /// Why the validation could not judge the change (a command that cannot run, a
+    /// missing service, logs that cannot be replayed): INCONCLUSIVE, never FAILED, and
+    /// tried again in a later cycle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
 }
 
 pub fn path(id: &str) -> String {
@@ -96,6 +102,7 @@ impl Validation {
             judgment: None,
             recommendation: String::new(),
             extended: false,
+            environment: None,
         }
     }
 }

@@ -3,23 +3,33 @@
 //! never touched. Shadow runs the replay command on the same recorded inputs for both
 //! and compares the metrics it prints (one JSON object).
 
-use crate::command::{self, RunRecord};
+use crate::command::{self, Limits, RunRecord};
 use crate::config::Config;
 use crate::git::Git;
 use anyhow::{Context, Result};
 use git2::Oid;
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-/// Runs the test command on `commit`. None when no test command is configured.
-pub fn unit_test(git: &Git, cfg: &Config, commit: Oid) -> Result<Option<RunRecord>> {
+/// Runs the test command on `commit`, stopped at its timeout or the cycle's
+/// `deadline`. None when no test command is configured.
+#[tracing::instrument(level = "debug", skip_all)]
+pub fn unit_test(
+    git: &Git,
+    cfg: &Config,
+    commit: Oid,
+    deadline: Option<Instant>,
+) -> Result<Option<RunRecord>> {
     if cfg.validation.test_command.is_empty() {
         return Ok(None);
     }
     let dir = tempfile::tempdir().context("creating a temporary worktree")?;
     git.export_tree(commit, dir.path())?;
-    let timeout = duration(cfg, &cfg.validation.test_timeout);
-    command::run(&cfg.validation.test_command, dir.path(), &[], None, timeout).map(Some)
+    let limits = Limits {
+        timeout: duration(cfg, &cfg.validation.test_timeout),
+        deadline,
+    };
+    command::run_limited(&cfg.validation.test_command, dir.path(), &[], None, limits).map(Some)
 }
 
 pub struct Shadow {
@@ -30,22 +40,33 @@ pub struct Shadow {
 }
 
 /// Runs the replay command on `base` and `candidate` over the same inputs (the
-/// repository's logs, passed as `IMPROVE_REPLAY_INPUTS`). None when not configured.
-pub fn shadow(git: &Git, cfg: &Config, base: Oid, candidate: Oid) -> Result<Option<Shadow>> {
+/// repository's logs, passed as `IMPROVE_REPLAY_INPUTS`), each stopped at its timeout
+/// or the cycle's `deadline`. None when not configured.
+#[tracing::instrument(name = "shadow_replay", level = "debug", skip_all)]
+pub fn shadow(
+    git: &Git,
+    cfg: &Config,
+    base: Oid,
+    candidate: Oid,
+    deadline: Option<Instant>,
+) -> Result<Option<Shadow>> {
     if cfg.validation.replay_command.is_empty() {
         return Ok(None);
     }
     let inputs = git.root().display().to_string();
-    let timeout = duration(cfg, &cfg.validation.test_timeout);
+    let limits = Limits {
+        timeout: duration(cfg, &cfg.validation.test_timeout),
+        deadline,
+    };
     let one = |commit: Oid| -> Result<(RunRecord, BTreeMap<String, f64>)> {
         let dir = tempfile::tempdir()?;
         git.export_tree(commit, dir.path())?;
-        let r = command::run(
+        let r = command::run_limited(
             &cfg.validation.replay_command,
             dir.path(),
             &[("IMPROVE_REPLAY_INPUTS", inputs.clone())],
             None,
-            timeout,
+            limits,
         )?;
         let metrics = parse_metrics(&r.stdout);
         Ok((r, metrics))

@@ -242,10 +242,14 @@ fn malformed_truncated_and_wrongly_typed_lines_are_skipped_and_counted() {
 #[test]
 fn no_signals_is_recorded_and_exits_zero() {
     let env = Env::new();
+    // Logs exist but nothing new was written since the last cycle (no logs at all
+    // is "no_data", see host.rs).
+    good(&env, 3, ts("2026-01-05T01:00:00Z"), "a");
+    env.cycle_json("2026-01-05T03:00:00Z");
     let r = env.cycle_json("2026-01-05T06:00:00Z");
     assert_eq!(r["outcome"], "no_signals");
     assert!(env
-        .record("cycles/00/0/0/C-000001.json")
+        .record("cycles/00/0/0/C-000002.json")
         .contains("no_signals"));
 }
 
@@ -508,7 +512,7 @@ fn without_a_tunable_that_explains_it_a_document_is_proposed_not_an_unrelated_tu
     env.write("runtime/physics/constants.py", "MAX_DEPTH = 10\n");
     env.write(
         "runtime/physics/subentity.py",
-        "def score(q):\n    return q\n",
+        "class SubEntity:\n    def score_link(self, q):\n        return q\n",
     );
     env.git(&["commit", "-qam", "no tunables"]);
     planted_divergence(&env, 12, "2026-01-05T01:00:00Z");
@@ -523,6 +527,10 @@ fn without_a_tunable_that_explains_it_a_document_is_proposed_not_an_unrelated_tu
         doc.contains("LOW\\_SIBLING\\_DIVERGENCE") || doc.contains("LOW_SIBLING_DIVERGENCE"),
         "{doc}"
     );
+    // The document names the function it is about, at its line, and what to change.
+    assert!(doc.contains("runtime/physics/subentity.py:2"), "{doc}");
+    assert!(doc.contains("def score_link(self, q)"), "{doc}");
+    assert!(!doc.contains("Describe the change here"), "{doc}");
     assert!(r["not_proposed"].as_array().unwrap().is_empty());
     let yaml = env.record("proposals/P-0001/proposal.yaml");
     assert!(yaml.contains("document_only: true"));

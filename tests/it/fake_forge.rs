@@ -104,6 +104,9 @@ struct State {
     no_base_head_route: bool,
     /// GitHub repositories where drafts are unavailable.
     no_drafts: bool,
+    /// A git repository standing for the forge's: open pull requests report the tip
+    /// of their head branch there, as a forge does.
+    git_dir: Option<std::path::PathBuf>,
 }
 
 pub struct FakeForge {
@@ -171,6 +174,17 @@ impl FakeForge {
 
     pub fn without_drafts(&self) {
         self.state.lock().unwrap().no_drafts = true;
+    }
+
+    /// Open pull requests report their head branch's tip in this repository (the
+    /// bare `origin` of a test).
+    pub fn heads_from(&self, git_dir: &std::path::Path) {
+        self.state.lock().unwrap().git_dir = Some(git_dir.to_path_buf());
+    }
+
+    /// As if a human pressed "close" on the forge.
+    pub fn close(&self, number: u64) {
+        self.edit(number, |p| p.state = "closed".into());
     }
 
     pub fn requests(&self) -> Vec<Request> {
@@ -248,6 +262,38 @@ impl Drop for FakeForge {
         let _ = TcpStream::connect(self.addr);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
+        }
+    }
+}
+
+/// The tip of `branch` in the repository at `dir`, if it is there.
+fn branch_tip(dir: &std::path::Path, branch: &str) -> Option<String> {
+    let out = std::process::Command::new("git")
+        .arg("--git-dir")
+        .arg(dir)
+        .args(["rev-parse", "--verify", "-q"])
+        .arg(format!("refs/heads/{branch}"))
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn has_branch(dir: &std::path::Path, branch: &str) -> bool {
+    branch_tip(dir, branch).is_some()
+}
+
+/// Open pull requests' head commits, read from the repository standing for the forge's.
+fn refresh_heads(s: &mut State) {
+    let Some(dir) = s.git_dir.clone() else {
+        return;
+    };
+    for p in s.prs.iter_mut().filter(|p| p.state == "open") {
+        if let Some(tip) = branch_tip(&dir, &p.head) {
+            p.head_sha = tip;
         }
     }
 }
@@ -400,6 +446,7 @@ fn serve(
                     (401, json!({"message": "Bad credentials"}))
                 } else {
                     let mut s = state.lock().unwrap();
+                    refresh_heads(&mut s);
                     let base = format!("http://{addr}");
                     match kind {
                         Kind::Github => github(&mut s, &req, &base),
@@ -641,6 +688,13 @@ fn github(s: &mut State, req: &Request, base: &str) -> (u16, Value) {
                 return (
                     422,
                     json!({"message": "Validation Failed", "errors": [{"resource": "PullRequest", "code": "custom", "message": format!("A pull request already exists for {OWNER}:{head}.")}]}),
+                );
+            }
+            // "Validation Failed … head invalid": the branch must be on the forge first.
+            if s.git_dir.as_deref().is_some_and(|d| !has_branch(d, head)) {
+                return (
+                    422,
+                    json!({"message": "Validation Failed", "errors": [{"resource": "PullRequest", "field": "head", "code": "invalid"}]}),
                 );
             }
             let draft = b["draft"].as_bool().unwrap_or(false);

@@ -56,7 +56,7 @@ fn after_a_real_deploy_health_is_not_error_and_every_invariant_holds() {
     let (code, h) = health_json(&env, &at(3));
     assert_eq!(code, 0, "{h:#}");
     assert_ne!(h["overall"], "ERROR", "{h:#}");
-    assert_eq!(h["indicators"].as_array().unwrap().len(), 14);
+    assert_eq!(h["indicators"].as_array().unwrap().len(), 15);
     assert_eq!(indicator(&h, "H10")["level"], "HEALTHY", "{h:#}");
     assert_eq!(indicator(&h, "H2")["value"], 1.0, "{h:#}");
     assert_eq!(indicator(&h, "M1")["level"], "HEALTHY", "{h:#}");
@@ -99,7 +99,7 @@ fn a_deleted_backup_tag_violates_v3_and_turns_health_to_error() {
         v3.contains("D-0001") && v3.contains("improve/backup/D-0001"),
         "{out}"
     );
-    assert!(out.contains("1 invariants violated"), "{out}");
+    assert!(out.contains("1 invariant violated"), "{out}");
 
     let out = env
         .improve(&at(3))
@@ -108,7 +108,9 @@ fn a_deleted_backup_tag_violates_v3_and_turns_health_to_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let inv: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let bad: Vec<_> = inv
+    assert_eq!(inv["ok"], false, "{inv:#}");
+    assert_eq!(inv["violated"], 1, "{inv:#}");
+    let bad: Vec<_> = inv["invariants"]
         .as_array()
         .unwrap()
         .iter()

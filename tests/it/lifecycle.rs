@@ -12,14 +12,11 @@ fn audit_ok(env: &Env, now: &str) {
 }
 
 fn status_of(env: &Env, id: &str) -> String {
-    env.record_yaml(&format!("proposals/{id}/proposal.yaml"))["status"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    env.status_of(id)
 }
 
 fn deployment(env: &Env, id: &str) -> serde_yaml::Value {
-    env.record_yaml(&format!("deployments/{id}.yaml"))
+    env.deployment(id)
 }
 
 fn message(env: &Env, rev: &str) -> String {
@@ -266,7 +263,7 @@ fn experiment_templates(mode: &str) -> String {
 }
 
 /// Runs an experiment on planted variant data; returns the validation record.
-fn experiment(mode: &str, variant_quality: &str) -> (Env, Value) {
+pub(crate) fn experiment(mode: &str, variant_quality: &str) -> (Env, Value) {
     let env = Env::with_validation();
     env.templates(&experiment_templates(mode));
     faulty(&env, 12, h(1), "a");
@@ -415,7 +412,7 @@ fn path6_deploy_without_a_possible_backup_is_refused_v3() {
 #[test]
 fn path6_auto_tier_formula_change_is_refused_v4() {
     let env = Env::with_validation();
-    env.templates("candidates:\n  divergence-physics:\n    - {type: formula_change, target: {file: runtime/physics/constants.py, name: link score}, risk: low, complexity: 3, metric: sibling_divergence}\n");
+    env.templates("candidates:\n  divergence-physics:\n    - {type: formula_change, target: {file: runtime/physics/subentity.py, name: SubEntity.score_link}, risk: low, complexity: 3, metric: sibling_divergence, change: weigh divergence more}\n");
     faulty(&env, 12, h(1), "a");
     env.cycle_json(&at(2));
     assert_eq!(status_of(&env, "P-0001"), "awaiting_approval");

@@ -15,14 +15,14 @@ use improve::records::Records;
 use serde_json::{json, Value};
 use std::path::Path;
 
-/// Health (without M4, which measures `.git` itself) and the invariants, as JSON.
+/// Health (without M5, which measures `.git` itself) and the invariants, as JSON.
 fn judged(r: &Recorded, git: &Git, cfg: &Config, now: &str) -> (Value, Value) {
     let inv = health::check(git, cfg, r);
     let mut h = serde_json::to_value(health::compute(r, &inv, parse_ts(now).unwrap())).unwrap();
     h["indicators"]
         .as_array_mut()
         .unwrap()
-        .retain(|i| i["id"] != "M4");
+        .retain(|i| i["id"] != "M5");
     h.as_object_mut().unwrap().remove("overall");
     (h, serde_json::to_value(&inv).unwrap())
 }
@@ -177,7 +177,7 @@ fn health_and_check(env: &Env, now: &str) -> (Value, String, Value) {
     h["indicators"]
         .as_array_mut()
         .unwrap()
-        .retain(|i| i["id"] != "M4");
+        .retain(|i| i["id"] != "M5");
     let check = env.improve(now).arg("check").output().unwrap();
     assert!(check.status.success(), "{check:?}");
     let status = env
@@ -476,14 +476,14 @@ fn logs_past_the_configured_size_are_reported_and_never_deleted() {
         .output()
         .unwrap();
     let h: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let m4 = h["indicators"]
+    let m5 = h["indicators"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|i| i["id"] == "M4")
+        .find(|i| i["id"] == "M5")
         .unwrap();
-    assert_eq!(m4["level"], "WARNING", "{m4:#}");
-    let detail = m4["detail"].as_str().unwrap();
+    assert_eq!(m5["level"], "WARNING", "{m5:#}");
+    let detail = m5["detail"].as_str().unwrap();
     assert!(detail.contains(&format!("in {n} files")), "{detail}");
     assert!(
         detail.contains(".git ") && detail.contains("past"),
@@ -504,7 +504,7 @@ fn logs_past_the_configured_size_are_reported_and_never_deleted() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|i| i["id"] == "M4" && i["level"] == "HEALTHY"),
+            .any(|i| i["id"] == "M5" && i["level"] == "HEALTHY"),
         "{h:#}"
     );
 }

@@ -3,16 +3,20 @@
 
 mod support;
 
+mod cli;
 mod cycle;
 mod demo;
 mod fake_forge;
 mod forge;
+mod forge_flow;
 mod health;
 mod host;
 mod hostile;
 mod layout;
 mod lifecycle;
 mod longlife;
+mod mind;
+mod mind_fixture;
 mod observe;
 mod records;
 mod reliability;

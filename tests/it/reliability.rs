@@ -12,6 +12,23 @@ pub fn summary(name: &str, line: &str) {
     std::fs::write(dir.join(format!("{name}.txt")), format!("{line}\n")).unwrap();
 }
 
+/// A cycle whose deploy git or the host refused: it finishes its other work, prints
+/// its report, names the refusal on stderr and exits 1. Returns (report, stderr).
+pub fn refused_cycle(env: &Env, now: &str) -> (serde_json::Value, String) {
+    let out = env.improve(now).args(["cycle", "--json"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{err}\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(err.contains("refused"), "{err}");
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a report");
+    assert!(!r["refused"].as_array().unwrap().is_empty(), "{r:#}");
+    (r, err)
+}
+
 fn crashed_cycle(env: &Env, now: &str, point: &str) -> bool {
     let out = env
         .improve(now)
@@ -85,6 +102,7 @@ fn killed_at_every_crash_point_nothing_is_lost() {
         "proposal-before-branch",
         "after-propose",
         "deploy-after-backup-tag",
+        "deploy-after-move",
         "deploy-after-commit",
         "deploy-before-record",
         "before-learn",
@@ -125,6 +143,18 @@ fn killed_at_every_crash_point_nothing_is_lost() {
         let reverts = env.git(&["log", "--format=%s", "--grep=This reverts commit", "main"]);
         assert_eq!(reverts.lines().count(), 1, "{point}: exactly one revert");
     }
+    // Killed after a verification failed, before the restore: the next cycle verifies
+    // again and restores.
+    let env = with_verify(VERIFY_FAILS);
+    faulty(&env, 12, h(1), "a");
+    assert!(crashed_cycle(&env, &at(2), "deploy-before-restore"));
+    killed += 1;
+    env.cycle_json(&at(3));
+    consistent(&env, &at(3));
+    assert_eq!(
+        env.record_yaml("deployments/D-0001.yaml")["status"],
+        "failed"
+    );
     summary(
         "crash",
         &format!(
@@ -136,6 +166,110 @@ fn killed_at_every_crash_point_nothing_is_lost() {
         killed,
         improve::crash::POINTS.len(),
         "every named crash point is exercised"
+    );
+}
+
+fn message(env: &Env, rev: &str) -> String {
+    env.git(&["log", "-1", "--format=%B", rev])
+}
+
+const VERIFY_PASSES: &str = "verify_command: [python3, -c, \"import sys; sys.exit(0)\"]";
+const VERIFY_FAILS: &str = "verify_command: [python3, -c, \"import sys; sys.exit(3)\"]";
+
+/// A repository whose deploys run the given verification command.
+fn with_verify(verify: &str) -> Env {
+    let env = Env::with_validation();
+    env.configure(&[("verify_command: []", verify)]);
+    env
+}
+
+/// A deploy killed after its commit landed (before or after verification, before
+/// the restore a failed verification calls for) is finished by the next cycle with
+/// every step it skipped: it is verified before it is monitored, and restored when
+/// verification fails, exactly as an uninterrupted deploy.
+#[test]
+fn an_interrupted_deploy_is_verified_before_it_is_monitored() {
+    let cases = [
+        (VERIFY_PASSES, "deploy-after-move"),
+        (VERIFY_PASSES, "deploy-after-commit"),
+        (VERIFY_PASSES, "deploy-before-record"),
+        (VERIFY_FAILS, "deploy-after-move"),
+        (VERIFY_FAILS, "deploy-after-commit"),
+        (VERIFY_FAILS, "deploy-before-restore"),
+        (VERIFY_FAILS, "revert-after-commit"),
+    ];
+    let mut restored = 0;
+    for (verify, point) in cases {
+        let passes = verify == VERIFY_PASSES;
+        let env = with_verify(verify);
+        faulty(&env, 12, h(1), "a");
+        let backup = env.rev("main");
+        assert!(crashed_cycle(&env, &at(2), point), "did not reach {point}");
+        let r = env.cycle_json(&at(3));
+        consistent(&env, &at(3));
+        let d = env.record_yaml("deployments/D-0001.yaml");
+        let what = format!(
+            "{point}, verification {}",
+            if passes { "passes" } else { "fails" }
+        );
+        let verified = d["checks"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .filter(|c| c.get("verify").is_some())
+            .count();
+        // Killed after the restore landed, the restore commit is the verdict of the
+        // verification that ran: recorded, not run again.
+        let restore_landed = point.starts_with("revert-");
+        if restore_landed {
+            assert!(
+                message(&env, "main").contains("verification failed"),
+                "{what}"
+            );
+        } else {
+            assert!(verified >= 1, "{what}: never verified\n{d:?}\n{r:#}");
+        }
+        let deploys = env.git(&[
+            "log",
+            "--format=%H",
+            "--grep=^Improve-Deployment: D-0001",
+            "main",
+        ]);
+        let reverts = env.git(&["log", "--format=%H", "--grep=This reverts commit", "main"]);
+        if passes {
+            assert_eq!(d["status"], "monitoring", "{what}: {r:#}");
+            assert_eq!(reverts, "", "{what}");
+        } else {
+            assert_eq!(d["status"], "failed", "{what}: {d:?}\n{r:#}");
+            assert!(
+                d["reason"].as_str().unwrap().contains("verification"),
+                "{what}"
+            );
+            assert_eq!(reverts.lines().count(), 1, "{what}: exactly one restore");
+            assert_eq!(
+                env.git(&["diff", &backup, "main"]),
+                "",
+                "{what}: backup state"
+            );
+            assert_eq!(
+                env.record_yaml("proposals/P-0001/proposal.yaml")["status"],
+                "failed",
+                "{what}"
+            );
+            restored += 1;
+        }
+        assert_eq!(
+            deploys.lines().count(),
+            2 - passes as usize,
+            "{what}: {deploys}"
+        );
+    }
+    summary(
+        "interrupted",
+        &format!(
+            "interrupted deploys: {} tried, 0 lost (each verified before it was monitored; {restored} that failed verification restored once)",
+            cases.len()
+        ),
     );
 }
 
@@ -310,10 +444,15 @@ fn a_dirty_working_tree_is_never_touched() {
     let edited = env.read("runtime/physics/constants.py") + "# a human is editing\n";
     env.write("runtime/physics/constants.py", &edited);
     let main = env.rev("main");
-    let r = env.cycle_json(&at(2));
+    let (r, err) = refused_cycle(&env, &at(2));
     assert!(lifecycle_lines(&r).contains("uncommitted changes"), "{r:#}");
+    assert!(err.contains("uncommitted changes"), "{err}");
     assert_eq!(env.rev("main"), main);
     assert_eq!(env.read("runtime/physics/constants.py"), edited);
+    // Once the human is done, the next cycle deploys.
+    env.git(&["checkout", "--", "runtime/physics/constants.py"]);
+    let r = env.cycle_json(&at(3));
+    assert!(lifecycle_lines(&r).contains("D-0001: deployed"), "{r:#}");
 }
 
 #[test]
@@ -346,24 +485,30 @@ fn never_deploys_onto_a_diverged_branch_and_a_failed_push_is_retried() {
         pinned_env(&mut c, "2026-01-05T00:00:00Z");
         assert!(c.status().unwrap().success());
     }
-    env.git(&["fetch", "-q", "origin"]);
+    // And a human committed on the server's checkout: the branches have diverged.
+    env.write("LOCAL.md", "local\n");
+    env.git(&["add", "LOCAL.md"]);
+    env.git(&["commit", "-qm", "a local change"]);
     faulty(&env, 12, h(1), "a");
     let main = env.rev("main");
-    let r = env.cycle_json(&at(2));
+    let out = env
+        .improve(&at(2))
+        .args(["cycle", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(lifecycle_lines(&r).contains("diverged"), "{r:#}");
     assert_eq!(env.rev("main"), main);
-    // A push to a remote that is gone is reported, and retried next cycle.
+    // A push to a remote that is gone is an error (exit 1), retried next cycle.
     let out = env
-        .improve(&at(3))
+        .improve(&at(4))
         .args(["cycle", "--json", "--push", "nowhere"])
         .output()
         .unwrap();
-    assert!(out.status.success());
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(
-        r["notes"].to_string().contains("push to nowhere failed"),
-        "{r:#}"
-    );
+    assert!(r["errors"].to_string().contains("to nowhere"), "{r:#}");
 }
 
 #[test]
@@ -474,4 +619,42 @@ fn text_from_logs_is_escaped_in_pull_requests_and_the_report() {
     assert!(html.contains("&lt;img src=x"), "escaped in the report");
     assert!(!html.contains("<img"), "no raw markup from logs");
     assert!(!html.contains("<script"), "no scripts at all");
+}
+
+/// A deploy that fails after its intent is recorded but before its commit lands
+/// (here: its backup tag cannot be created, a ref in the way) is recorded as
+/// nothing deployed, with the reason; never left `deploying`. The proposal stays
+/// approved and deploys once the obstacle is gone.
+#[test]
+fn a_deploy_failing_before_its_commit_lands_is_recorded_as_nothing_deployed() {
+    let env = Env::with_validation();
+    faulty(&env, 12, h(1), "a");
+    let main = env.rev("main");
+    env.git(&["tag", "improve/backup/D-0001/in-the-way", &main]);
+    let (r, err) = refused_cycle(&env, &at(2));
+    assert!(err.contains("nothing was deployed"), "{err}");
+    assert!(!err.contains("class="), "a raw libgit2 message: {err}");
+    let d = env.record_yaml("deployments/D-0001.yaml");
+    assert_eq!(d["status"], "failed", "{d:?}");
+    assert!(
+        d["reason"]
+            .as_str()
+            .unwrap()
+            .contains("the proposal stays approved"),
+        "{d:?}"
+    );
+    assert_eq!(d["deploy_commit"], "", "{d:?}");
+    assert_eq!(env.rev("main"), main, "{r:#}");
+    assert_eq!(
+        env.record_yaml("proposals/P-0001/proposal.yaml")["status"],
+        "approved"
+    );
+    consistent(&env, &at(2));
+    env.git(&["tag", "-d", "improve/backup/D-0001/in-the-way"]);
+    let r = env.cycle_json(&at(3));
+    assert!(
+        lifecycle_lines(&r).contains("D-0002: deployed P-0001"),
+        "{r:#}"
+    );
+    consistent(&env, &at(3));
 }

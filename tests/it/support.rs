@@ -75,20 +75,30 @@ LINK_FACTORS = {
 }
 "#;
 
-pub const SUBENTITY_PY: &str = "\"\"\"SubEntity traversal.\"\"\"\n\nINTENTION_WEIGHT = 0.25\n\n\ndef score(query, intention):\n    return (1 - INTENTION_WEIGHT) * query + INTENTION_WEIGHT * intention\n";
+pub const SUBENTITY_PY: &str = "\"\"\"SubEntity traversal.\"\"\"\n\nINTENTION_WEIGHT = 0.25\n\n\ndef score(query, intention):\n    return (1 - INTENTION_WEIGHT) * query + INTENTION_WEIGHT * intention\n\n\nclass SubEntity:\n    def semantic(self, q, i):\n        return score(q, i)\n\n    def score_link(self, semantic, divergence):\n        return semantic * divergence\n\n    def move(self, target):\n        self.position = target\n";
+
+/// The demo system's config, templates and rules: this target has the demo's tunables
+/// (`SIBLING_DIVERGENCE_WEIGHT` ...), not mind's, which the default config is for.
+pub const DEMO_CONFIG: &str = include_str!("../../src/demo/assets/improve_config.yaml");
+pub const DEMO_TEMPLATES: &str = include_str!("../../src/demo/assets/proposals.yaml");
+pub const DEMO_RULES: &str = include_str!("../../src/demo/assets/attribution.yaml");
 
 impl Env {
-    /// A mind-shaped repository with `improve init` done and the config committed.
+    /// A mind-shaped repository with `improve init` done and the config committed:
+    /// the demo system's config, proposal templates and attribution rules.
     pub fn new() -> Env {
         let env = Env::bare_target();
         env.improve(T0).args(["init"]).assert().success();
-        env.git(&["add", "improvement-data/config.yaml"]);
+        env.write("improvement-data/config.yaml", DEMO_CONFIG);
+        env.write("improvement-data/templates/proposals.yaml", DEMO_TEMPLATES);
+        env.write("improvement-data/templates/attribution.yaml", DEMO_RULES);
+        env.git(&["add", "improvement-data"]);
         env.git(&["commit", "-qm", "improve: config"]);
         env
     }
 
-    /// The target repository without improve's config.
-    pub fn bare_target() -> Env {
+    /// An empty git repository on `main`, no commit yet.
+    pub fn empty() -> Env {
         let dir = tempfile::tempdir().expect("tempdir");
         let base = dir.path().to_path_buf();
         let repo = base.join("system");
@@ -99,6 +109,12 @@ impl Env {
             base,
         };
         env.git(&["init", "-q", "-b", "main"]);
+        env
+    }
+
+    /// The target repository without improve's config.
+    pub fn bare_target() -> Env {
+        let env = Env::empty();
         env.write("runtime/physics/constants.py", CONSTANTS_PY);
         env.write("runtime/physics/subentity.py", SUBENTITY_PY);
         env.write(
@@ -174,6 +190,27 @@ impl Env {
         self.git(&["show", &format!("improve/records:{path}")])
     }
 
+    /// A cycle's record (`C-000003`), wherever its shard is.
+    pub fn cycle_record(&self, id: &str) -> Option<String> {
+        let files = self.git(&["ls-tree", "-r", "--name-only", "improve/records", "cycles/"]);
+        let path = files
+            .lines()
+            .find(|p| p.ends_with(&format!("/{id}.json")))?
+            .to_string();
+        self.record_opt(&path)
+    }
+
+    /// The whole audit log, its daily files in order.
+    pub fn audit_log(&self) -> String {
+        let files = self.git(&["ls-tree", "-r", "--name-only", "improve/records", "audit/"]);
+        files
+            .lines()
+            .filter(|p| p.ends_with(".jsonl"))
+            .map(|p| self.record(p))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     pub fn record_opt(&self, path: &str) -> Option<String> {
         let (ok, out, _) = self.git_status(&["show", &format!("improve/records:{path}")]);
         ok.then_some(out)
@@ -204,14 +241,32 @@ impl Env {
             .args(["cycle", "--json"])
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "cycle failed: {}\n{}",
-            String::from_utf8_lossy(&out.stderr),
-            String::from_utf8_lossy(&out.stdout)
-        );
-        serde_json::from_slice(&out.stdout).expect("cycle --json prints JSON")
+        report_of(&out)
     }
+
+    /// A proposal's status on record.
+    pub fn status_of(&self, id: &str) -> String {
+        self.record_yaml(&format!("proposals/{id}/proposal.yaml"))["status"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// A deployment's record.
+    pub fn deployment(&self, id: &str) -> serde_yaml::Value {
+        self.record_yaml(&format!("deployments/{id}.yaml"))
+    }
+}
+
+/// The report of a `cycle --json` that must have succeeded.
+pub fn report_of(out: &std::process::Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "cycle failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    serde_json::from_slice(&out.stdout).expect("cycle --json prints JSON")
 }
 
 /// Parameters of one simulated exploration.
