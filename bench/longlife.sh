@@ -101,7 +101,7 @@ prune_logs() { # hour
     cutoff=$(date -u -d "@$(( START_EPOCH + ($1 - LIFE_KEEP_LOG_DAYS * 24) * 3600 ))" +%Y%m%dT%H%M%S)
     find "$DIR/logs/traversal" -name 'traversal_exp_*.jsonl' | while read -r f; do
         b=${f##*/traversal_exp_}
-        [[ "${b:0:15}" < "$cutoff" ]] && rm -f "$f"
+        if [[ "${b:0:15}" < "$cutoff" ]]; then rm -f "$f"; fi
     done
     return 0
 }
