@@ -52,9 +52,28 @@ pub enum RevertOutcome {
     Conflict(Vec<String>),
 }
 
+/// libgit2 maps pack files in windows of 1 GiB, up to 8 GiB, by default, and every page
+/// a read touches (a delta chain's bases are spread over the pack) stays resident until
+/// exit: a cycle's RSS grew with the records' packs, not with what it reads (24 MB
+/// after 1,400 hourly cycles against 14 MB in the first hundred). Windows of 256 KiB,
+/// at most 2 MiB mapped, keep it bounded (19 MB there); unmapped pages stay in the
+/// page cache, so reads cost no more.
+fn bound_pack_maps() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: libgit2's global options, set once before any repository is opened
+        // by this process (the Once), so no other thread reads them meanwhile.
+        unsafe {
+            let _ = git2::opts::set_mwindow_size(256 << 10);
+            let _ = git2::opts::set_mwindow_mapped_limit(2 << 20);
+        }
+    });
+}
+
 impl Git {
     /// Opens the repository at `path` (or one of its parents).
     pub fn open(path: &Path) -> Result<Git> {
+        bound_pack_maps();
         let repo = Repository::discover(path).map_err(|e| not_owner_or(e, path))?;
         Ok(Git {
             repo,
