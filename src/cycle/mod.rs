@@ -120,14 +120,16 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
     ctx.deadline = Some(run.deadline());
     let verification = verify_audit(git, ctx.records.tip, opts.dry_run, &mut run.notes)?;
     if !opts.dry_run {
-        proposals::ensure_branches(git, &proposals::load_all(&ctx.records)?)?;
+        tracing::info_span!("branches")
+            .in_scope(|| proposals::ensure_branches(git, &proposals::load_all(&ctx.records)?))?;
     }
     ctx.cycle = ctx.records.next_id(record::DIR, "C-", 6)?;
     tracing::Span::current().record("id", ctx.cycle.as_str());
     if !opts.dry_run {
         run.notes.extend(summary::upgrade(&mut ctx)?);
     }
-    let mut state = State::load_for_cycle(&ctx.records, now)?;
+    let mut state =
+        tracing::info_span!("state").in_scope(|| State::load_for_cycle(&ctx.records, now))?;
 
     // TRIGGER
     let mut pending = triggers::collect(git, &ctx.records, opts.meta, now)?;
@@ -325,10 +327,11 @@ fn lock(git: &Git, now: Timestamp) -> Result<CycleLock> {
 fn diagnose(ctx: &Ctx, obs: &Observation) -> Result<Diagnosis> {
     let (git, cfg) = (ctx.git, ctx.cfg);
     let ts = ctx.ts();
-    let mut history = patterns::History::load_recent(&ctx.records, detect::HISTORY_WINDOW)?;
+    let mut history = tracing::info_span!("history")
+        .in_scope(|| patterns::History::load_recent(&ctx.records, detect::HISTORY_WINDOW))?;
     history.push_cycle(&ctx.cycle, &ts, &obs.metrics);
     let mut library = library::load(&ctx.records)?;
-    let mut found = patterns::detect(obs, &history, cfg);
+    let mut found = tracing::info_span!("detect").in_scope(|| patterns::detect(obs, &history, cfg));
     for p in found.iter_mut() {
         if let Some(k) = library.find_similar(p, cfg.learning.similarity_threshold) {
             p.known = Some(k.signature.clone());
@@ -485,6 +488,7 @@ fn finish(ctx: &mut Ctx, run: &Run, report: &Report) -> Result<()> {
 
 /// Deletes the branches of proposals closed longer than `retention.proposal_branches`
 /// (their commits kept as tags). Never fatal: what fails is tried again next cycle.
+#[tracing::instrument(skip_all)]
 fn retire_branches(ctx: &mut Ctx, report: &mut Report) {
     let keep = ctx.cfg.dur(&ctx.cfg.retention.proposal_branches);
     match proposals::retire_branches(ctx, keep) {
@@ -502,6 +506,7 @@ fn retire_branches(ctx: &mut Ctx, report: &mut Report) {
 /// never runs gc) and measures the system's logs once a day; what it did, when
 /// anything, is a note. Never fatal: a repository that cannot be packed now is packed
 /// by a later cycle.
+#[tracing::instrument(skip_all)]
 fn housekeep(git: &Git, cfg: &Config, now: Timestamp, report: &mut Report) {
     let policy = housekeeping::Policy {
         logs: Some(housekeeping::LogPolicy {
@@ -529,6 +534,7 @@ fn housekeep(git: &Git, cfg: &Config, now: Timestamp, report: &mut Report) {
 /// in the local anchor (a dry run, which writes nothing, the whole chain). Problems
 /// refuse deploys (V2); warnings (a clock that stepped back) are noted, once, when
 /// the entries they concern are first verified.
+#[tracing::instrument(skip_all)]
 fn verify_audit(
     git: &Git,
     tip: Option<git2::Oid>,
