@@ -95,6 +95,9 @@ pub fn escape_md(s: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
+            // Leading blanks are never shown, and four of them would start an
+            // indented code block.
+            ' ' | '\n' | '\r' | '\t' if out.is_empty() => {}
             '\n' | '\r' | '\t' => out.push(' '),
             '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '!' | '#' | '|' | '~' | '$' | '^' => {
                 out.push('\\');

@@ -85,6 +85,8 @@ const HOSTILE: &[&str] = &[
     "- starts like a list",
     "+ starts like a list",
     "1. starts like an ordered list",
+    "\t\t\t\tindented like code",
+    "        eight spaces",
     "> starts like a quote",
     "# starts like a heading",
     "=== setext",
