@@ -133,7 +133,7 @@ pub fn preflight(ctx: &Ctx, p: &Proposal, audit_ok: bool) -> Result<Tier> {
         ));
     }
     // One deploy at a time: one left unverified by an interruption is completed first.
-    if let Some(open) = super::load_all(&ctx.records)?
+    if let Some(open) = super::load_live(&ctx.records)?
         .into_iter()
         .find(|d| d.status == DeployStatus::Deploying)
     {

@@ -212,6 +212,37 @@ pub fn load_all(records: &Records) -> Result<Vec<Deployment>> {
     })
 }
 
+/// The deployments still being deployed or watched (`is_live`), for what every cycle
+/// does (recover, monitor, the one-deploy-at-a-time check). A closed deployment keeps
+/// its monitoring evidence (tens of KB of samples each) and is never parsed here: its
+/// top-level `status:` line says it is closed. A record whose status line cannot be
+/// read that way is parsed, so nothing live is missed.
+pub fn load_live(records: &Records) -> Result<Vec<Deployment>> {
+    records.read_each("deployments", |name| {
+        let path = format!("deployments/{name}");
+        match records.read(&path)? {
+            Some(b) if stated_status(&b).is_some_and(|s| !s.is_live()) => Ok(None),
+            Some(_) => Ok(records
+                .read_yaml::<Deployment>(&path)?
+                .filter(|d| d.status.is_live())),
+            None => Ok(None),
+        }
+    })
+}
+
+/// The status a deployment's YAML states on its top-level `status:` line (a line at
+/// column 0: nested keys and block text are indented), without parsing the rest.
+fn stated_status(yaml: &[u8]) -> Option<DeployStatus> {
+    let line = yaml
+        .split(|&b| b == b'\n')
+        .find_map(|l| l.strip_prefix(b"status:"))?;
+    let value = std::str::from_utf8(line)
+        .ok()?
+        .trim()
+        .trim_matches(['"', '\'']);
+    serde_yaml::from_str(value).ok()
+}
+
 pub fn put(tx: &mut Tx, d: &Deployment) -> Result<()> {
     tx.put_yaml(&path(&d.id), d)
 }
@@ -219,6 +250,17 @@ pub fn put(tx: &mut Tx, d: &Deployment) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_status_line_is_read_without_the_rest_and_only_at_the_top_level() {
+        let yaml =
+            b"id: D-0001\nproposal: P-0001\nstatus: stable\nchecks:\n  - status: monitoring\n";
+        assert_eq!(stated_status(yaml), Some(DeployStatus::Stable));
+        let nested_only = b"id: D-0001\nchecks:\n  - status: stable\nstatus: 'monitoring'\n";
+        assert_eq!(stated_status(nested_only), Some(DeployStatus::Monitoring));
+        assert_eq!(stated_status(b"id: D-0001\nstatus: sideways\n"), None);
+        assert_eq!(stated_status(b"id: D-0001\n"), None);
+    }
 
     #[test]
     fn checks_read_both_shapes_and_refuse_others() {

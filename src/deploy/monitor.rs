@@ -38,7 +38,7 @@ pub fn run(ctx: &mut Ctx, obs: &Observation) -> Result<Monitored> {
     // Newest first: when several deploys are watched and the metrics fall, the newest
     // is the suspect; once it is reverted the older ones are judged again next cycle,
     // on data the reverted change no longer touches.
-    let mut live: Vec<Deployment> = super::load_all(&ctx.records)?
+    let mut live: Vec<Deployment> = super::load_live(&ctx.records)?
         .into_iter()
         .filter(|d| d.status == DeployStatus::Monitoring)
         .collect();

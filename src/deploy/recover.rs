@@ -23,7 +23,7 @@ use git2::Oid;
 /// meanwhile (see `deployer::preflight`).
 pub fn recover(ctx: &mut Ctx) -> Result<Vec<String>> {
     let mut lines = vec![];
-    for d in super::load_all(&ctx.records)? {
+    for d in super::load_live(&ctx.records)? {
         if d.status != DeployStatus::Deploying {
             continue;
         }
