@@ -186,6 +186,27 @@ fn mann_kendall_degenerate_and_long() {
 }
 
 #[test]
+fn mann_kendall_s_equals_the_pairwise_count_with_ties() {
+    let mut rng = Rng::new(7);
+    for n in [3usize, 4, 17, 200, 721] {
+        // Rounded to tenths: many ties, as metrics such as success rates have.
+        let y: Vec<f64> = (0..n)
+            .map(|i| (rng.normal(i as f64 * 0.01, 1.0) * 10.0).round() / 10.0)
+            .collect();
+        let mut pairs = 0i64;
+        for i in 0..n {
+            for j in i + 1..n {
+                pairs += (y[j] > y[i]) as i64 - (y[j] < y[i]) as i64;
+            }
+        }
+        assert_eq!(mann_kendall(&y).unwrap().s, pairs as f64, "n = {n}");
+    }
+    // The two zeros are one value.
+    let z = [0.0, -0.0, 1.0, -0.0, 0.0, -1.0];
+    assert_eq!(mann_kendall(&z).unwrap().s, -5.0);
+}
+
+#[test]
 fn pearson_matches_reference() {
     let c = pearson(&[1., 2., 3., 4., 5., 6., 7.], &[2., 1., 4., 3., 7., 8., 6.]).unwrap();
     close(c.r, 0.848_548_317_171_946_6, 1e-12);
