@@ -222,8 +222,7 @@ pub fn load_live(records: &Records) -> Result<Vec<Deployment>> {
         let path = format!("deployments/{name}");
         match records.read(&path)? {
             Some(b) if stated_status(&b).is_some_and(|s| !s.is_live()) => Ok(None),
-            Some(_) => Ok(records
-                .read_yaml::<Deployment>(&path)?
+            Some(b) => Ok(Some(crate::records::parse_yaml::<Deployment>(&path, &b)?)
                 .filter(|d| d.status.is_live())),
             None => Ok(None),
         }

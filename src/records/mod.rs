@@ -74,6 +74,18 @@ impl serde_json::ser::Formatter for RowFormatter {
     }
 }
 
+/// A YAML record read from `path`; one that does not parse is an error naming its
+/// file and line.
+pub fn parse_yaml<T: DeserializeOwned>(path: &str, bytes: &[u8]) -> Result<T> {
+    serde_yaml::from_slice(bytes).map_err(|e| {
+        let line = e.location().map(|l| l.line()).unwrap_or(0);
+        let msg = e.to_string();
+        // serde_yaml appends " at line L column C"; the error names the line itself.
+        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+        record_error(path, line, &msg)
+    })
+}
+
 fn record_error(path: &str, line: usize, message: &str) -> anyhow::Error {
     crate::error::Error::Record {
         file: path.to_string(),
@@ -143,13 +155,7 @@ impl<'g> Records<'g> {
         let Some(b) = self.read(path)? else {
             return Ok(None);
         };
-        serde_yaml::from_slice(&b).map(Some).map_err(|e| {
-            let line = e.location().map(|l| l.line()).unwrap_or(0);
-            let msg = e.to_string();
-            // serde_yaml appends " at line L column C"; the error names the line itself.
-            let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-            record_error(path, line, &msg)
-        })
+        parse_yaml(path, &b).map(Some)
     }
 
     /// Names directly below `dir`, sorted.
