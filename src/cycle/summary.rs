@@ -116,26 +116,14 @@ impl Summary {
 
     /// Replaces what `old`, the last cycle folded in, added by what `new`, the same
     /// cycle's record rewritten at its end (with the time of its later phases), adds.
-    /// Its patterns do not change between the two writes, so the first detections
-    /// stand.
+    /// Its patterns and its outcome are settled before the first write, so the first
+    /// detections and the run of cycles without data stand.
     pub fn replace(&mut self, old: &CycleRecord, new: &CycleRecord) {
         self.spent_ms = (self.spent_ms + duration_ms(new)).saturating_sub(duration_ms(old));
         self.watched_ms += watched_ms(new).unwrap_or(0) - watched_ms(old).unwrap_or(0);
         if self.last_cycle.as_deref() == Some(old.cycle.as_str()) {
             if let Some(last) = self.recent_ms.last_mut() {
                 *last = duration_ms(new);
-            }
-            // The outcome is settled before the first write; should it change, the
-            // run ends or starts here.
-            if (old.outcome == record::NO_DATA) != (new.outcome == record::NO_DATA) {
-                if new.outcome == record::NO_DATA {
-                    self.blind(new);
-                } else {
-                    self.no_data_run = self.no_data_run.saturating_sub(1);
-                    if self.no_data_run == 0 {
-                        self.no_data_since = None;
-                    }
-                }
             }
         }
         let actionable = |c: &CycleRecord| c.patterns.iter().filter(|p| p.actionable).count();
