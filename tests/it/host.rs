@@ -12,8 +12,7 @@ fn anchor_path(env: &Env) -> std::path::PathBuf {
 }
 
 fn audit_lines(env: &Env) -> usize {
-    let files = env.git(&["ls-tree", "-r", "--name-only", "improve/records", "audit/"]);
-    files.lines().map(|f| env.record(f).lines().count()).sum()
+    env.audit_log().lines().count()
 }
 
 #[test]
