@@ -52,12 +52,21 @@ pub enum RevertOutcome {
     Conflict(Vec<String>),
 }
 
-/// libgit2 maps pack files in windows of 1 GiB, up to 8 GiB, by default, and every page
-/// a read touches (a delta chain's bases are spread over the pack) stays resident until
-/// exit: a cycle's RSS grew with the records' packs, not with what it reads (24 MB
-/// after 1,400 hourly cycles against 14 MB in the first hundred). Windows of 256 KiB,
-/// at most 2 MiB mapped, keep it bounded (19 MB there); unmapped pages stay in the
-/// page cache, so reads cost no more.
+/// libgit2's global options for an hourly process over a records branch that only
+/// grows: what a cycle costs must follow what it reads, not the size of `.git`.
+///
+/// - Pack windows: libgit2 maps pack files in windows of 1 GiB, up to 8 GiB, and every
+///   page a read touches (a delta chain's bases are spread over the pack) stays
+///   resident until exit (24 MB after 1,400 hourly cycles against 14 MB in the first
+///   hundred). Windows of 256 KiB, at most 2 MiB mapped, keep it bounded (19 MB there);
+///   unmapped pages stay in the page cache, so reads cost no more.
+/// - Loose objects first: libgit2 looks in the packs first, so reading a record
+///   written since the last repack searched every pack index (each search maps 64 KiB
+///   of an index that is 28 bytes per object ever written) before one `stat` found
+///   it. A year on: 0.6 MB less resident.
+/// - No second hash of what is read: libgit2 hashes every object it reads again to
+///   check it (git itself does not, outside fsck); a cycle reads about a megabyte of
+///   records after a year. Writes are hashed as ever: that is how their ids are made.
 fn bound_pack_maps() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
@@ -66,7 +75,13 @@ fn bound_pack_maps() {
         unsafe {
             let _ = git2::opts::set_mwindow_size(256 << 10);
             let _ = git2::opts::set_mwindow_mapped_limit(2 << 20);
+            // Above the packs' 2 (libgit2's odb.c); git2 does not wrap this option.
+            libgit2_sys::git_libgit2_opts(
+                libgit2_sys::GIT_OPT_SET_ODB_LOOSE_PRIORITY as libc::c_int,
+                3 as libc::c_int,
+            );
         }
+        git2::opts::strict_hash_verification(false);
     });
 }
 
@@ -152,6 +167,14 @@ impl Git {
         Ok(statuses.iter().all(|s| s.status() == git2::Status::CURRENT))
     }
 
+    fn read_blob(&self, id: Oid, path: &str, commit: Oid) -> Result<Vec<u8>> {
+        let blob = self
+            .repo
+            .find_blob(id)
+            .map_err(|e| self.explain(e, format!("reading blob {path} at {commit}")))?;
+        Ok(blob.content().to_vec())
+    }
+
     /// Reads the file at `path` in `commit`, if present.
     pub fn read_file(&self, commit: Oid, path: &str) -> Result<Option<Vec<u8>>> {
         if let Some((dir, name)) = path.rsplit_once('/') {
@@ -161,12 +184,7 @@ impl Git {
             }
             if let Some(c) = &*cache {
                 return match c.entries.get(name) {
-                    Some((id, true)) => {
-                        let blob = self.repo.find_blob(*id).map_err(|e| {
-                            self.explain(e, format!("reading blob {path} at {commit}"))
-                        })?;
-                        Ok(Some(blob.content().to_vec()))
-                    }
+                    Some((id, true)) => self.read_blob(*id, path, commit).map(Some),
                     _ => Ok(None),
                 };
             }
@@ -177,11 +195,7 @@ impl Git {
                 if entry.kind() != Some(ObjectType::Blob) {
                     return Ok(None);
                 }
-                let blob = self
-                    .repo
-                    .find_blob(entry.id())
-                    .map_err(|e| self.explain(e, format!("reading blob {path} at {commit}")))?;
-                Ok(Some(blob.content().to_vec()))
+                self.read_blob(entry.id(), path, commit).map(Some)
             }
             Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
             Err(e) => Err(self.explain(e, format!("looking up {path} at {commit}"))),

@@ -279,7 +279,11 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
         report.deferred.extend(advanced.deferred);
     }
     crash::point("before-learn");
-    if let Some(line) = learn::meta::maybe_propose(&mut ctx, pending.is_meta())? {
+    if let Some(line) = learn::meta::maybe_propose(
+        &mut ctx,
+        pending.is_meta(),
+        state.last_meta_cycle.as_deref(),
+    )? {
         report.lifecycle.push(line);
     }
     if let Some(s) = forge.as_mut() {

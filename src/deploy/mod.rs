@@ -229,17 +229,67 @@ pub fn load_live(records: &Records) -> Result<Vec<Deployment>> {
     })
 }
 
-/// The status a deployment's YAML states on its top-level `status:` line (a line at
-/// column 0: nested keys and block text are indented), without parsing the rest.
+/// A closed deployment as the learning loop counts it: which, how it ended, when.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Closed {
+    pub id: String,
+    pub status: DeployStatus,
+    pub deployed_at: String,
+}
+
+/// The closed deployments, read from their top-level lines only (a closed record keeps
+/// tens of KB of monitoring evidence that this count does not need); a record whose
+/// lines cannot be read that way is parsed whole.
+pub fn load_closed(records: &Records) -> Result<Vec<Closed>> {
+    records.read_each("deployments", |name| {
+        let path = format!("deployments/{name}");
+        let Some(b) = records.read(&path)? else {
+            return Ok(None);
+        };
+        let stated = (
+            stated_status(&b),
+            stated(&b, b"id:"),
+            stated(&b, b"deployed_at:"),
+        );
+        let c = match stated {
+            (Some(status), Some(id), Some(at)) => Closed {
+                id: id.to_string(),
+                status,
+                deployed_at: at.to_string(),
+            },
+            _ => {
+                let d = crate::records::parse_yaml::<Deployment>(&path, &b)?;
+                Closed {
+                    id: d.id,
+                    status: d.status,
+                    deployed_at: d.deployed_at,
+                }
+            }
+        };
+        Ok((!c.status.is_live()).then_some(c))
+    })
+}
+
+/// The status a deployment's YAML states on its top-level `status:` line, without
+/// parsing the rest.
 fn stated_status(yaml: &[u8]) -> Option<DeployStatus> {
+    serde_yaml::from_str(stated(yaml, b"status:")?).ok()
+}
+
+/// The plain scalar on the top-level line starting with `key` (a line at column 0:
+/// nested keys and block text are indented), unquoted; `None` for anything else (a
+/// comment, an escape, a multi-line value), which the caller parses properly.
+fn stated<'a>(yaml: &'a [u8], key: &[u8]) -> Option<&'a str> {
     let line = yaml
         .split(|&b| b == b'\n')
-        .find_map(|l| l.strip_prefix(b"status:"))?;
-    let value = std::str::from_utf8(line)
-        .ok()?
-        .trim()
-        .trim_matches(['"', '\'']);
-    serde_yaml::from_str(value).ok()
+        .find_map(|l| l.strip_prefix(key))?;
+    let value = std::str::from_utf8(line).ok()?.trim();
+    let inner = ['"', '\'']
+        .iter()
+        .find_map(|&q| value.strip_prefix(q)?.strip_suffix(q))
+        .unwrap_or(value);
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_:.+".contains(c);
+    (!inner.is_empty() && inner.chars().all(plain)).then_some(inner)
 }
 
 pub fn put(tx: &mut Tx, d: &Deployment) -> Result<()> {
@@ -249,6 +299,55 @@ pub fn put(tx: &mut Tx, d: &Deployment) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn closed_deployments_are_counted_from_their_top_level_lines() {
+        use crate::health::tests::deployment;
+        let dir = tempfile::tempdir().unwrap();
+        git2::Repository::init(dir.path()).unwrap();
+        let git = crate::git::Git::open(dir.path()).unwrap();
+        let mut records = Records::open(&git, "improve/records").unwrap();
+        let mut tx = records.tx();
+        let stable = deployment("D-0001", "P-0001", DeployStatus::Stable);
+        let rolled = deployment("D-0002", "P-0002", DeployStatus::RolledBack);
+        let live = deployment("D-0003", "P-0003", DeployStatus::Monitoring);
+        for d in [&stable, &rolled, &live] {
+            put(&mut tx, d).unwrap();
+        }
+        // A record whose top-level lines are not plain (a quoted-and-commented id)
+        // is parsed whole instead: same answer.
+        tx.put(
+            "deployments/D-0004.yaml",
+            serde_yaml::to_string(&deployment("D-0004", "P-0004", DeployStatus::Stable))
+                .unwrap()
+                .replace("id: D-0004", "id: \"D-0004\" # adopted")
+                .into_bytes(),
+        );
+        tx.audit("deploy", "planted", "D-0001", serde_json::json!({}));
+        let now = crate::clock::parse_ts("2026-02-01T12:00:00Z").unwrap();
+        tx.commit(&mut records, "C-000001", now, "test").unwrap();
+        let closed = load_closed(&records).unwrap();
+        let got: Vec<_> = closed
+            .iter()
+            .map(|c| (c.id.as_str(), c.status, c.deployed_at.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("D-0001", DeployStatus::Stable, stable.deployed_at.as_str()),
+                ("D-0002", DeployStatus::RolledBack, rolled.deployed_at.as_str()),
+                ("D-0004", DeployStatus::Stable, stable.deployed_at.as_str()),
+            ]
+        );
+        let full: Vec<_> = load_all(&records)
+            .unwrap()
+            .into_iter()
+            .filter(|d| !d.status.is_live())
+            .map(|d| (d.id, d.status))
+            .collect();
+        let lean: Vec<_> = closed.into_iter().map(|c| (c.id, c.status)).collect();
+        assert_eq!(full, lean, "the same as parsing every record");
+    }
 
     #[test]
     fn a_status_line_is_read_without_the_rest_and_only_at_the_top_level() {

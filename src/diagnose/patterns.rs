@@ -77,9 +77,17 @@ impl History {
         Ok(h)
     }
 
+    /// Every cycle reads a month of rows (about ten thousand): one record buffer for
+    /// them all, and no allocation for a row of a metric and cycle already seen.
     fn read_csv(&mut self, bytes: &[u8]) {
         let mut rdr = csv::Reader::from_reader(bytes);
-        for rec in rdr.records().flatten() {
+        let mut rec = csv::StringRecord::new();
+        loop {
+            match rdr.read_record(&mut rec) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(_) => continue,
+            }
             if let (Some(c), Some(t), Some(m), Some(v)) =
                 (rec.get(0), rec.get(1), rec.get(2), rec.get(3))
             {
@@ -98,10 +106,13 @@ impl History {
             }
         }
         let n = self.cycles.len();
-        let s = self
-            .series
-            .entry(metric.to_string())
-            .or_insert_with(|| vec![None; n]);
+        let s = match self.series.get_mut(metric) {
+            Some(s) => s,
+            None => self
+                .series
+                .entry(metric.to_string())
+                .or_insert_with(|| vec![None; n]),
+        };
         if s.len() < n {
             s.resize(n, None);
         }

@@ -20,8 +20,10 @@ use anyhow::Result;
 use serde_json::json;
 
 /// What the record says about the loop's own noise, as a pattern and a fix.
-fn diagnose(records: &Records) -> Result<Option<(Pattern, Candidate)>> {
-    let all = proposals::load_all(records)?;
+fn diagnose(
+    records: &Records,
+    all: &[proposals::Proposal],
+) -> Result<Option<(Pattern, Candidate)>> {
     let decided: Vec<_> = all
         .iter()
         .filter(|p| p.status == Status::Rejected || p.human_approved())
@@ -74,8 +76,7 @@ fn diagnose(records: &Records) -> Result<Option<(Pattern, Candidate)>> {
         );
         return Ok(Some((pat, candidate("triggers.pattern_threshold", 0.34))));
     }
-    let deployments = deploy::load_all(records)?;
-    let finished: Vec<_> = deployments.iter().filter(|d| !d.status.is_live()).collect();
+    let finished = deploy::load_closed(records)?;
     let rolled: Vec<_> = finished
         .iter()
         .filter(|d| d.status == DeployStatus::RolledBack)
@@ -127,18 +128,19 @@ fn candidate(name: &str, step: f64) -> Candidate {
 
 /// Proposes a config change when the record calls for one. `meta_cycle`: this cycle
 /// was triggered by the tool's own health check, which may never change its config.
+/// `last_meta_cycle` is the read state's (the cycle has it already: `state.json` is
+/// read again only when a proposal is written).
 #[tracing::instrument(name = "learn", skip_all)]
-pub fn maybe_propose(ctx: &mut Ctx, meta_cycle: bool) -> Result<Option<String>> {
+pub fn maybe_propose(
+    ctx: &mut Ctx,
+    meta_cycle: bool,
+    last_meta_cycle: Option<&str>,
+) -> Result<Option<String>> {
     if meta_cycle {
         return Ok(None);
     }
-    let mut state = State::load(&ctx.records)?;
     let per_day = ctx.cfg.meta.max_cycles_per_day.max(1) as i64;
-    if let Some(last) = state
-        .last_meta_cycle
-        .as_deref()
-        .and_then(|t| parse_ts(t).ok())
-    {
+    if let Some(last) = last_meta_cycle.and_then(|t| parse_ts(t).ok()) {
         if ctx.now - last < chrono::Duration::hours(24 / per_day) {
             return Ok(None);
         }
@@ -150,7 +152,7 @@ pub fn maybe_propose(ctx: &mut Ctx, meta_cycle: bool) -> Result<Option<String>> 
     {
         return Ok(None);
     }
-    let Some((pattern, cand)) = diagnose(&ctx.records)? else {
+    let Some((pattern, cand)) = diagnose(&ctx.records, &existing)? else {
         return Ok(None);
     };
     let deploy_tip = ctx.deploy_tip()?;
@@ -173,6 +175,7 @@ pub fn maybe_propose(ctx: &mut Ctx, meta_cycle: bool) -> Result<Option<String>> 
         return Ok(None);
     };
     d.proposal.tier = Some(Tier::Require);
+    let mut state = State::load(&ctx.records)?;
     state.last_meta_cycle = Some(ctx.ts());
     let mut tx = ctx.tx();
     persist(ctx.git, deploy_tip, &mut d, &mut tx, ctx.now)?;

@@ -153,6 +153,10 @@ impl Cursors {
                 Part::Recs => e.1 = true,
             }
         }
+        // Sized once for the segments on record (each holds at most about
+        // SEGMENT_ROWS files): tens of thousands of keys, rehashed while growing, cost
+        // a cycle twice their memory at its peak.
+        s.keys.reserve(parts.len() * segment::SEGMENT_ROWS);
         for (seq, (has_keys, has_recs)) in parts {
             let recs_name = segment::file_name(seq, Part::Recs);
             if !has_recs {
