@@ -335,7 +335,11 @@ mod tests {
             got,
             vec![
                 ("D-0001", DeployStatus::Stable, stable.deployed_at.as_str()),
-                ("D-0002", DeployStatus::RolledBack, rolled.deployed_at.as_str()),
+                (
+                    "D-0002",
+                    DeployStatus::RolledBack,
+                    rolled.deployed_at.as_str()
+                ),
                 ("D-0004", DeployStatus::Stable, stable.deployed_at.as_str()),
             ]
         );
