@@ -6,6 +6,7 @@
 
 mod advance;
 mod errors;
+mod loose;
 mod patch;
 mod remote;
 mod sign;
@@ -35,6 +36,8 @@ pub struct Git {
     /// reading N files of one directory would otherwise load, inflate, hash-check and
     /// parse that directory's tree N times (15 s for 10,000 cycle records).
     dir_cache: std::cell::RefCell<Option<DirEntries>>,
+    /// Where records blobs and trees are written (see `loose`), opened on first use.
+    loose: std::cell::OnceCell<loose::LooseWriter>,
 }
 
 /// One directory of one commit: file name -> (blob id, is a blob).
@@ -93,6 +96,7 @@ impl Git {
         Ok(Git {
             repo,
             dir_cache: Default::default(),
+            loose: Default::default(),
         })
     }
 
@@ -321,7 +325,7 @@ impl Git {
             Some(p) => Some(self.tree_of(p)?),
             None => None,
         };
-        let tree_id = self
+        let (tree_id, _) = self
             .build_tree(base.as_ref(), changes, "")
             .context("writing the files of a commit")?;
         let parents: Vec<git2::Commit> = match parent {
@@ -358,13 +362,30 @@ impl Git {
             .map_err(|e| self.explain(e, "writing a signed commit"))
     }
 
+    fn loose(&self) -> Result<&loose::LooseWriter> {
+        if let Some(w) = self.loose.get() {
+            return Ok(w);
+        }
+        let w = loose::LooseWriter::open(&self.repo.commondir().join("objects"))
+            .context("opening the object database for writing")?;
+        Ok(self.loose.get_or_init(|| w))
+    }
+
+    /// Writes `base` with `changes` applied (paths below `prefix`) and returns the new
+    /// tree's id, and whether it is empty (an empty subdirectory is dropped).
     fn build_tree(
         &self,
         base: Option<&git2::Tree>,
         changes: &BTreeMap<String, Option<Vec<u8>>>,
         prefix: &str,
-    ) -> Result<Oid> {
-        let mut builder = self.repo.treebuilder(base)?;
+    ) -> Result<(Oid, bool)> {
+        let mut entries: BTreeMap<Vec<u8>, loose::Entry> = base
+            .map(|t| {
+                t.iter()
+                    .map(|e| (e.name_bytes().to_vec(), (e.filemode(), e.id())))
+                    .collect()
+            })
+            .unwrap_or_default();
         // Group changes by their first path component below `prefix`.
         let mut subdirs: BTreeMap<String, BTreeMap<String, Option<Vec<u8>>>> = BTreeMap::new();
         for (path, content) in changes {
@@ -378,23 +399,18 @@ impl Git {
                 None => match content {
                     Some(bytes) => {
                         let blob = self
-                            .repo
-                            .blob(bytes)
+                            .loose()?
+                            .write(ObjectType::Blob, bytes)
                             .map_err(|e| self.explain(e, format!("writing {prefix}{path}")))?;
                         // Keep an existing executable bit.
-                        let mode = base
-                            .and_then(|t| t.get_name(path))
-                            .map(|e| e.filemode())
-                            .filter(|m| *m == 0o100755)
-                            .unwrap_or(0o100644);
-                        builder
-                            .insert(path, blob, mode)
-                            .map_err(|e| self.explain(e, format!("writing {prefix}{path}")))?;
+                        let mode = match entries.get(path.as_bytes()) {
+                            Some((0o100755, _)) => 0o100755,
+                            _ => 0o100644,
+                        };
+                        entries.insert(path.as_bytes().to_vec(), (mode, blob));
                     }
                     None => {
-                        if builder.get(path)?.is_some() {
-                            builder.remove(path)?;
-                        }
+                        entries.remove(path.as_bytes());
                     }
                 },
             }
@@ -405,20 +421,22 @@ impl Git {
                 .filter(|e| e.kind() == Some(ObjectType::Tree))
                 .map(|e| self.repo.find_tree(e.id()))
                 .transpose()?;
-            let id = self.build_tree(existing.as_ref(), &sub, &format!("{prefix}{dir}/"))?;
-            let empty = self.repo.find_tree(id)?.is_empty();
+            let (id, empty) =
+                self.build_tree(existing.as_ref(), &sub, &format!("{prefix}{dir}/"))?;
             if empty {
-                if builder.get(&dir)?.is_some() {
-                    builder.remove(&dir)?;
-                }
+                entries.remove(dir.as_bytes());
             } else {
-                builder.insert(&dir, id, 0o040000)?;
+                entries.insert(dir.into_bytes(), (0o040000, id));
             }
         }
-        builder.write().map_err(|e| {
-            let dir = if prefix.is_empty() { "/" } else { prefix };
-            self.explain(e, format!("writing the directory {dir}"))
-        })
+        let id = self
+            .loose()?
+            .write(ObjectType::Tree, &loose::tree_bytes(&entries))
+            .map_err(|e| {
+                let dir = if prefix.is_empty() { "/" } else { prefix };
+                self.explain(e, format!("writing the directory {dir}"))
+            })?;
+        Ok((id, entries.is_empty()))
     }
 
     /// Moves (or creates) `name` to `new`, but only if it still points at `expected`
