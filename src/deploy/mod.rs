@@ -15,7 +15,7 @@ pub mod recover;
 pub mod rollback;
 
 use crate::observe::samples::Samples;
-use crate::records::{Records, Tx};
+use crate::records::{parse_yaml, Records, Tx};
 use crate::validate::judge::{MetricResult, MetricStatus};
 use crate::vocab::{Approver, Tier};
 use anyhow::Result;
@@ -207,8 +207,21 @@ pub fn load(records: &Records, id: &str) -> Result<Option<Deployment>> {
 }
 
 pub fn load_all(records: &Records) -> Result<Vec<Deployment>> {
+    each_record(records, |path, b| Ok(Some(parse_yaml(path, b)?)))
+}
+
+/// `read(path, bytes)` over every deployment record: the one walk `load_all`,
+/// `load_live` and `load_closed` share, each deciding how much of a record to parse.
+fn each_record<T>(
+    records: &Records,
+    mut read: impl FnMut(&str, &[u8]) -> Result<Option<T>>,
+) -> Result<Vec<T>> {
     records.read_each("deployments", |name| {
-        records.read_yaml(&format!("deployments/{name}"))
+        let path = format!("deployments/{name}");
+        match records.read(&path)? {
+            Some(b) => read(&path, &b),
+            None => Ok(None),
+        }
     })
 }
 
@@ -218,14 +231,11 @@ pub fn load_all(records: &Records) -> Result<Vec<Deployment>> {
 /// top-level `status:` line says it is closed. A record whose status line cannot be
 /// read that way is parsed, so nothing live is missed.
 pub fn load_live(records: &Records) -> Result<Vec<Deployment>> {
-    records.read_each("deployments", |name| {
-        let path = format!("deployments/{name}");
-        match records.read(&path)? {
-            Some(b) if stated_status(&b).is_some_and(|s| !s.is_live()) => Ok(None),
-            Some(b) => Ok(Some(crate::records::parse_yaml::<Deployment>(&path, &b)?)
-                .filter(|d| d.status.is_live())),
-            None => Ok(None),
+    each_record(records, |path, b| {
+        if stated_status(b).is_some_and(|s| !s.is_live()) {
+            return Ok(None);
         }
+        Ok(Some(parse_yaml::<Deployment>(path, b)?).filter(|d| d.status.is_live()))
     })
 }
 
@@ -241,15 +251,11 @@ pub struct Closed {
 /// tens of KB of monitoring evidence that this count does not need); a record whose
 /// lines cannot be read that way is parsed whole.
 pub fn load_closed(records: &Records) -> Result<Vec<Closed>> {
-    records.read_each("deployments", |name| {
-        let path = format!("deployments/{name}");
-        let Some(b) = records.read(&path)? else {
-            return Ok(None);
-        };
+    each_record(records, |path, b| {
         let stated = (
-            stated_status(&b),
-            stated(&b, b"id:"),
-            stated(&b, b"deployed_at:"),
+            stated_status(b),
+            stated(b, b"id:"),
+            stated(b, b"deployed_at:"),
         );
         let c = match stated {
             (Some(status), Some(id), Some(at)) => Closed {
@@ -258,7 +264,7 @@ pub fn load_closed(records: &Records) -> Result<Vec<Closed>> {
                 deployed_at: at.to_string(),
             },
             _ => {
-                let d = crate::records::parse_yaml::<Deployment>(&path, &b)?;
+                let d = parse_yaml::<Deployment>(path, b)?;
                 Closed {
                     id: d.id,
                     status: d.status,
