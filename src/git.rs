@@ -70,7 +70,7 @@ pub enum RevertOutcome {
 /// - No second hash of what is read: libgit2 hashes every object it reads again to
 ///   check it (git itself does not, outside fsck); a cycle reads about a megabyte of
 ///   records after a year. Writes are hashed as ever: that is how their ids are made.
-fn bound_pack_maps() {
+fn set_libgit2_options() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         // SAFETY: libgit2's global options, set once before any repository is opened
@@ -91,7 +91,7 @@ fn bound_pack_maps() {
 impl Git {
     /// Opens the repository at `path` (or one of its parents).
     pub fn open(path: &Path) -> Result<Git> {
-        bound_pack_maps();
+        set_libgit2_options();
         let repo = Repository::discover(path).map_err(|e| not_owner_or(e, path))?;
         Ok(Git {
             repo,
