@@ -595,3 +595,57 @@ fn patch_ids_match_git_patch_id_stable_and_ignore_line_numbers() {
     assert_eq!(g.commit_patch_id(revert).unwrap(), inverse);
     assert_eq!(g.patch_id(head, head).unwrap(), None);
 }
+
+#[test]
+fn changes_over_a_packed_tree_keep_modes_drop_empty_directories_and_pass_fsck() {
+    let r = Repo::new();
+    r.write("bin/run.sh", "#!/bin/sh\n");
+    r.write("deep/x/y.txt", "why\n");
+    r.git(&["add", "-A"]);
+    r.git(&["update-index", "--chmod=+x", "bin/run.sh"]);
+    r.git(&["commit", "-qm", "more"]);
+    // Everything packed: the blobs and trees below are written loose next to a pack
+    // that already holds some of them (the unchanged content of a.txt).
+    r.git(&["repack", "-adq"]);
+    let git = r.open();
+    let old = git.ref_oid("main").unwrap().unwrap();
+    let mut ch = BTreeMap::new();
+    ch.insert(
+        "bin/run.sh".to_string(),
+        Some(b"#!/bin/sh\nexit 0\n".to_vec()),
+    );
+    ch.insert("deep/x/y.txt".to_string(), None);
+    ch.insert("a.txt".to_string(), Some(b"one\n".to_vec()));
+    ch.insert("new/z.txt".to_string(), Some(b"zed\n".to_vec()));
+    let when = crate::clock::parse_ts("2026-01-05T03:00:00Z").unwrap();
+    let c = git
+        .commit_changes(Some(old), &ch, "over a pack", when)
+        .unwrap();
+    let c = c.to_string();
+    let tree = r.git(&["ls-tree", "-r", "-t", &c]);
+    let rows: Vec<(&str, &str)> = tree
+        .lines()
+        .map(|l| {
+            let (meta, name) = l.split_once('\t').unwrap();
+            (meta.split(' ').next().unwrap(), name)
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("100644", "a.txt"),
+            ("040000", "bin"),
+            ("100755", "bin/run.sh"),
+            ("040000", "dir"),
+            ("100644", "dir/b.txt"),
+            ("040000", "new"),
+            ("100644", "new/z.txt"),
+        ],
+        "the executable bit kept, deep/ and deep/x/ gone with their only file"
+    );
+    assert_eq!(
+        r.git(&["show", &format!("{c}:bin/run.sh")]),
+        "#!/bin/sh\nexit 0"
+    );
+    r.git(&["fsck", "--full", "--strict", "--no-dangling"]);
+}
