@@ -90,7 +90,14 @@ fn load_state(dir: &std::path::Path, now: improve::clock::Timestamp) -> Result<C
                 .collect()
         })
         .unwrap_or_default();
-    c.load_sealed(&names, |n| Ok(std::fs::read(sealed.join(n)).ok()), now)?;
+    // The built-in window_max (7 days): segments re-checked every 84 hours.
+    let recheck = observe::recheck_hours(chrono::Duration::days(7));
+    c.load_sealed(
+        &names,
+        |n| Ok(std::fs::read(sealed.join(n)).ok()),
+        now,
+        recheck,
+    )?;
     Ok(c)
 }
 

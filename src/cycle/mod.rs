@@ -128,8 +128,9 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
     if !opts.dry_run {
         run.notes.extend(summary::upgrade(&mut ctx)?);
     }
-    let mut state =
-        tracing::info_span!("state").in_scope(|| State::load_for_cycle(&ctx.records, now))?;
+    let recheck = observe::recheck_hours(cfg.dur(&cfg.observation.window_max));
+    let mut state = tracing::info_span!("state")
+        .in_scope(|| State::load_for_cycle(&ctx.records, now, recheck))?;
 
     // TRIGGER
     let mut pending = triggers::collect(git, &ctx.records, opts.meta, now)?;

@@ -10,8 +10,9 @@
 //!   keys (and, in the segment's hour of the day, its records, to re-check its files).
 //!
 //! Nothing is lost by retiring: a retired file is still listed every cycle, and each
-//! one is statted once a day (in its segment's hour); one that grew or changed is read
-//! from where it ended, or from its start if its first bytes are not the same any more.
+//! one is statted once every half `window_max` (in its segment's hour of that period,
+//! `segment::recheck_hours`); one that grew or changed is read from where it ended, or
+//! from its start if its first bytes are not the same any more.
 
 use super::discover::Visit;
 use super::identity::{file_key, path_hash};
@@ -60,8 +61,6 @@ struct Sealed {
     keys: HashSet<u64, IdBuild>,
     /// Segments on record (sequence number -> files in it).
     segments: BTreeMap<u32, usize>,
-    /// The hour of the day whose segments were loaded whole.
-    hour: u32,
     /// Their records, newest segment first for a key: key -> (segment, record).
     due: HashMap<u64, (u32, Rec), IdBuild>,
     /// Those segments, for rewriting without their gone files.
@@ -132,7 +131,8 @@ impl Cursors {
     /// Attaches the sealed segments kept under [`SEALED_DIR`] and turns retiring on.
     /// `names` are the file names in that directory; `read(name)` returns one file's
     /// bytes. Reads every `.keys` file, and the `.recs` files of the segments due for
-    /// their daily re-check in the hour of `now` (the same `now` as the cycle's).
+    /// their re-check at `now` (the same `now` as the cycle's), once every `period`
+    /// hours (`segment::recheck_hours`).
     /// A damaged segment is an error naming it: treating its files as new would count
     /// their lines twice.
     pub fn load_sealed(
@@ -140,11 +140,10 @@ impl Cursors {
         names: &[String],
         mut read: impl FnMut(&str) -> Result<Option<Vec<u8>>>,
         now: crate::clock::Timestamp,
+        period: u32,
     ) -> Result<()> {
-        use chrono::Timelike;
         let s = &mut self.sealed;
         s.enabled = true;
-        s.hour = now.hour();
         let mut parts: BTreeMap<u32, (bool, bool)> = BTreeMap::new();
         for (seq, part) in names.iter().filter_map(|n| segment::parse_name(n)) {
             let e = parts.entry(seq).or_default();
@@ -162,7 +161,7 @@ impl Cursors {
             if !has_recs {
                 bail!("records: {SEALED_DIR}/{recs_name} is missing (its .keys file is there)");
             }
-            let due = segment::due_hour(seq) == s.hour;
+            let due = segment::is_due(seq, now, period);
             let path = |name: &str| format!("{SEALED_DIR}/{name}");
             if due || !has_keys {
                 let bytes = read(&recs_name)?

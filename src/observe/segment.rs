@@ -3,7 +3,7 @@
 //! branch and never changed after, so every later commit shares their blobs. Each
 //! segment is two files: `NNNNNN.keys` (the files' keys, 8 bytes each, read by every
 //! cycle) and `NNNNNN.recs` (where each file ends, read only in the segment's hour of
-//! the day, when its files are re-checked). A segment is rewritten only to drop files
+//! its re-check period, when its files are re-checked). A segment is rewritten only to drop files
 //! that are gone, once fewer than half of them remain.
 //!
 //! Little-endian binary: a year of hourly explorations is half a million files, and
@@ -83,9 +83,23 @@ pub fn parse_name(name: &str) -> Option<(u32, Part)> {
     Some((num.parse().ok()?, part))
 }
 
-/// The hour of the day (UTC) in which a segment's files are re-checked.
-pub fn due_hour(seq: u32) -> u32 {
-    seq % 24
+/// How often a retired file is re-checked, in hours: half the late window
+/// (`observation.window_max`, whose lines still count when found), at least an hour.
+/// A line appended to a retired file is found while it is inside that window, even when
+/// the cycle of the segment's hour did not run; and a cycle stats a segment's worth of
+/// files an hour whatever the number of files kept (a daily re-check of a month of
+/// one log per exploration was 1,800 `stat`s a cycle).
+pub fn recheck_hours(window_max: chrono::Duration) -> u32 {
+    (window_max.num_hours() / 2).clamp(1, u32::MAX as i64) as u32
+}
+
+/// Whether a cycle at `now` re-checks segment `seq`: in the hour of each `period`
+/// (hours since the epoch, so a period of 24 is the same hour every day, UTC) that the
+/// segment's number picks.
+pub fn is_due(seq: u32, now: crate::clock::Timestamp, period: u32) -> bool {
+    let period = u64::from(period.max(1));
+    let hour = now.timestamp().div_euclid(3600) as u64;
+    hour % period == u64::from(seq) % period
 }
 
 impl Segment {
@@ -183,6 +197,37 @@ impl<'a> Bytes<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_segment_is_due_once_a_period_in_its_own_hour() {
+        let week = chrono::Duration::days(7);
+        assert_eq!(recheck_hours(week), 84);
+        assert_eq!(recheck_hours(chrono::Duration::minutes(30)), 1);
+        let t0 = crate::clock::parse_ts("2026-01-01T00:00:00Z").unwrap();
+        let hours = |seq: u32, period: u32| -> Vec<i64> {
+            (0..3 * i64::from(period))
+                .filter(|h| is_due(seq, t0 + chrono::Duration::hours(*h), period))
+                .collect()
+        };
+        // Once a period, a period apart, whatever the minute of the cycle.
+        let due = hours(5, 84);
+        assert_eq!(due.len(), 3, "{due:?}");
+        assert!(due.windows(2).all(|w| w[1] - w[0] == 84), "{due:?}");
+        let h = due[0];
+        assert!(is_due(5, t0 + chrono::Duration::minutes(h * 60 + 59), 84));
+        assert!(!is_due(5, t0 + chrono::Duration::hours(h + 1), 84));
+        // A day's period is the same UTC hour each day (segment 3 at 03:00).
+        assert_eq!(hours(3, 24), vec![3, 27, 51]);
+        // Segments spread over the period's hours: 84 of them, one an hour.
+        let per_hour: Vec<usize> = (0..84)
+            .map(|h| {
+                (1..=84)
+                    .filter(|s| is_due(*s, t0 + chrono::Duration::hours(h), 84))
+                    .count()
+            })
+            .collect();
+        assert!(per_hour.iter().all(|n| *n == 1), "{per_hour:?}");
+    }
 
     #[test]
     fn segments_round_trip_and_damage_is_an_error_not_a_panic() {

@@ -13,6 +13,8 @@ use std::path::Path;
 /// files under `observe/sealed/`, stored the way the records layer is to store them.
 #[derive(Default)]
 struct Store {
+    /// Hours between re-checks of a segment (0: a day).
+    period: u32,
     state: Vec<u8>,
     files: BTreeMap<String, Vec<u8>>,
 }
@@ -35,6 +37,7 @@ impl Store {
             &names,
             |n| Ok(self.files.get(&format!("{prefix}{n}")).cloned()),
             now,
+            if self.period == 0 { 24 } else { self.period },
         )
         .unwrap();
         c
@@ -148,6 +151,28 @@ fn finished_files_retire_into_segments_that_never_change() {
         let (o, _, written) = cycle(d.path(), &mut store, at(h));
         assert_eq!((o.lines_read, written), (0, 0), "hour {h}");
     }
+}
+
+#[test]
+fn a_retired_file_is_re_checked_once_in_every_period() {
+    let (d, mut store) = retired_segment();
+    store.period = crate::observe::recheck_hours(chrono::Duration::days(7));
+    let rel = "logs/traversal/traversal_x7.jsonl";
+    let late = r#"{"event":"ENERGY_INJECTION","exploration_id":"x7","timestamp":"2026-01-06T10:00:00Z","energy_injection":{"amount":0.5,"reason":"traversal"}}"#;
+    append(d.path(), rel, &format!("{late}\n{late}\n"));
+    // Hourly cycles for a period: the segment's hour is the one that reads the lines.
+    let mut read = vec![];
+    for h in 0..store.period {
+        let now = at(4) + chrono::Duration::hours(i64::from(h));
+        let (o, _, _) = cycle(d.path(), &mut store, now);
+        if o.lines_read > 0 {
+            read.push((h, o.lines_read));
+        }
+    }
+    assert_eq!(read.len(), 1, "{read:?}");
+    let now = at(4) + chrono::Duration::hours(i64::from(read[0].0));
+    assert_eq!(read[0].1, 2);
+    assert!(super::segment::is_due(1, now, store.period));
 }
 
 #[test]
@@ -276,12 +301,14 @@ fn a_damaged_segment_is_an_error_that_names_it() {
     store.files.get_mut(&recs).unwrap().truncate(30);
     let names = vec!["000001.keys".to_string(), "000001.recs".to_string()];
     let read = |n: &str| Ok(store.files.get(&format!("{SEALED_DIR}/{n}")).cloned());
-    let err = Cursors::new().load_sealed(&names, read, at(1)).unwrap_err();
+    let err = Cursors::new()
+        .load_sealed(&names, read, at(1), 24)
+        .unwrap_err();
     assert!(format!("{err:#}").contains(&recs), "{err:#}");
     // The keys file alone (not due) loads; a missing records file is an error too.
-    assert!(Cursors::new().load_sealed(&names, read, at(2)).is_ok());
+    assert!(Cursors::new().load_sealed(&names, read, at(2), 24).is_ok());
     let err = Cursors::new()
-        .load_sealed(&names[..1], read, at(2))
+        .load_sealed(&names[..1], read, at(2), 24)
         .unwrap_err();
     assert!(format!("{err:#}").contains("missing"), "{err:#}");
 }

@@ -32,8 +32,13 @@ impl State {
 
     /// The state a cycle reads from: `state.json` plus the sealed cursor segments
     /// (under `observe/sealed/`, sharded as `layout` says), so finished files are passed
-    /// over without a cursor each.
-    pub fn load_for_cycle(records: &super::Records, now: Timestamp) -> anyhow::Result<State> {
+    /// over without a cursor each; the segments due at `now` for their re-check, once
+    /// every `recheck_hours`, with their records.
+    pub fn load_for_cycle(
+        records: &super::Records,
+        now: Timestamp,
+        recheck_hours: u32,
+    ) -> anyhow::Result<State> {
         let mut state = State::load(records)?;
         state.sealed_paths = records.sharded_files(SEALED_DIR)?.into_iter().collect();
         let names: Vec<String> = state.sealed_paths.keys().cloned().collect();
@@ -45,6 +50,7 @@ impl State {
                 None => Ok(None),
             },
             now,
+            recheck_hours,
         )?;
         Ok(state)
     }
