@@ -118,35 +118,41 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
         run.notes.push(d.clone());
     }
     ctx.deadline = Some(run.deadline());
-    let verification = verify_audit(git, ctx.records.tip, opts.dry_run, &mut run.notes)?;
-    if !opts.dry_run {
-        tracing::info_span!("branches")
-            .in_scope(|| proposals::ensure_branches(git, &proposals::load_all(&ctx.records)?))?;
-    }
-    ctx.cycle = ctx.records.next_id(record::DIR, "C-", 6)?;
-    tracing::Span::current().record("id", ctx.cycle.as_str());
-    if !opts.dry_run {
-        run.notes.extend(summary::upgrade(&mut ctx)?);
-    }
     let recheck = observe::recheck_hours(cfg.dur(&cfg.observation.window_max));
     let mut state = tracing::info_span!("state")
         .in_scope(|| State::load_for_cycle(&ctx.records, now, recheck))?;
 
-    // TRIGGER
-    let mut pending = triggers::collect(git, &ctx.records, opts.meta, now)?;
-
-    // OBSERVE
+    // OBSERVE lists and reads the system's logs on a thread of its own: listing a log
+    // directory is kernel time that grows with the files the system keeps (a month of
+    // one file per exploration is 25 ms on ext4), and it needs nothing from git. This
+    // thread meanwhile does the reads of the records that do not depend on what
+    // observe finds, so the listing's cost hides behind them on a second core.
     let window = window_for(cfg, &state, now);
-    let (obs, cursors) = run.timed("observe", || {
-        observe::run(
-            &git.root(),
-            cfg,
-            std::mem::take(&mut state.cursors),
-            window,
-            now,
-        )
-        .context("observe phase")
-    })?;
+    let cursors = std::mem::take(&mut state.cursors);
+    let root = git.root();
+    let span = tracing::Span::current();
+    let (prologue, observed) = std::thread::scope(|s| {
+        let walk = s.spawn(|| {
+            span.in_scope(|| {
+                let t0 = Instant::now();
+                let out = observe::run(&root, cfg, cursors, window, now);
+                (out, t0.elapsed())
+            })
+        });
+        let prologue = prologue(&mut ctx, &mut run, opts, now);
+        let observed = walk
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (prologue, observed)
+    });
+    let Prologue {
+        verification,
+        mut pending,
+        history,
+    } = prologue?;
+    let (obs, cursors) = observed.0.context("observe phase")?;
+    run.phase_ms
+        .insert("observe".to_string(), observed.1.as_millis() as u64);
     crash::point("after-observe");
 
     // MONITOR before DIAGNOSE: a cycle that reverts a deploy diagnoses and proposes
@@ -160,7 +166,7 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
     }
 
     // DIAGNOSE
-    let diagnosis = run.timed("diagnose", || diagnose(&ctx, &obs))?;
+    let diagnosis = run.timed("diagnose", || diagnose(&ctx, &obs, history))?;
     // Configured targets that do not resolve are said once a cycle, with the config's
     // file and line, rather than as one failed proposal after another.
     let targets = crate::propose::targets::check_repo(git, cfg)?;
@@ -306,6 +312,40 @@ pub fn run(git: &Git, cfg: &Config, now: Timestamp, opts: &Options) -> Result<Re
     Ok(report)
 }
 
+/// What the cycle reads from the records while OBSERVE runs.
+struct Prologue {
+    verification: audit::Verification,
+    pending: Pending,
+    /// The metrics history DIAGNOSE judges drift against (this cycle's row not yet in).
+    history: patterns::History,
+}
+
+/// The audit chain verified, proposal branches repaired, the cycle's id, the pending
+/// triggers and the metrics history: nothing here depends on the logs, and nothing
+/// OBSERVE does depends on it (observe reads files, never git).
+fn prologue(ctx: &mut Ctx, run: &mut Run, opts: &Options, now: Timestamp) -> Result<Prologue> {
+    let git = ctx.git;
+    let verification = verify_audit(git, ctx.records.tip, opts.dry_run, &mut run.notes)?;
+    if !opts.dry_run {
+        tracing::info_span!("branches")
+            .in_scope(|| proposals::ensure_branches(git, &proposals::load_all(&ctx.records)?))?;
+    }
+    ctx.cycle = ctx.records.next_id(record::DIR, "C-", 6)?;
+    tracing::Span::current().record("id", ctx.cycle.as_str());
+    if !opts.dry_run {
+        run.notes.extend(summary::upgrade(ctx)?);
+    }
+    // TRIGGER
+    let pending = triggers::collect(git, &ctx.records, opts.meta, now)?;
+    let history = tracing::info_span!("history")
+        .in_scope(|| patterns::History::load_recent(&ctx.records, detect::HISTORY_WINDOW))?;
+    Ok(Prologue {
+        verification,
+        pending,
+        history,
+    })
+}
+
 /// The cycle lock; a cycle that finds another running queues its trigger and exits 75.
 fn lock(git: &Git, now: Timestamp) -> Result<CycleLock> {
     match CycleLock::try_acquire(&git.local_dir()?)? {
@@ -329,11 +369,9 @@ fn lock(git: &Git, now: Timestamp) -> Result<CycleLock> {
 /// found in the library (recurrences counted first, so attribution escalates), then
 /// each attributed to the layer where its root cause lives.
 #[tracing::instrument(skip_all)]
-fn diagnose(ctx: &Ctx, obs: &Observation) -> Result<Diagnosis> {
+fn diagnose(ctx: &Ctx, obs: &Observation, mut history: patterns::History) -> Result<Diagnosis> {
     let (git, cfg) = (ctx.git, ctx.cfg);
     let ts = ctx.ts();
-    let mut history = tracing::info_span!("history")
-        .in_scope(|| patterns::History::load_recent(&ctx.records, detect::HISTORY_WINDOW))?;
     history.push_cycle(&ctx.cycle, &ts, &obs.metrics);
     let mut library = library::load(&ctx.records)?;
     let mut found = tracing::info_span!("detect").in_scope(|| patterns::detect(obs, &history, cfg));
