@@ -110,6 +110,7 @@ pub struct Window {
 mod agg;
 mod cursor;
 mod cursors;
+mod dirents;
 mod discover;
 mod identity;
 pub mod json;

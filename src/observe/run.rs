@@ -83,9 +83,7 @@ pub(crate) fn run_with(
     let limits = limits(cfg, window, now, cursors.is_empty());
     let hour = now.hour();
     let live = cursors.live_hashes();
-    let listing = discover::list(root, sources, &mut |ph, ino| {
-        cursors.classify(&live, ph, ino)
-    })?;
+    let listing = discover::list(root, sources, &|ph, ino| cursors.classify(&live, ph, ino))?;
     let next = AtomicUsize::new(0);
     let files = &listing.files;
     let threads = threads.clamp(1, files.len().max(1));
