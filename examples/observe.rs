@@ -95,8 +95,7 @@ fn load_state(dir: &std::path::Path, now: improve::clock::Timestamp) -> Result<C
     c.load_sealed(
         &names,
         |n| Ok(std::fs::read(sealed.join(n)).ok()),
-        now,
-        recheck,
+        observe::Recheck::at(now, recheck),
     )?;
     Ok(c)
 }

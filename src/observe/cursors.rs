@@ -131,16 +131,14 @@ impl Cursors {
     /// Attaches the sealed segments kept under [`SEALED_DIR`] and turns retiring on.
     /// `names` are the file names in that directory; `read(name)` returns one file's
     /// bytes. Reads every `.keys` file, and the `.recs` files of the segments due for
-    /// their re-check at `now` (the same `now` as the cycle's), once every `period`
-    /// hours (`segment::recheck_hours`).
+    /// their re-check (`segment::Recheck`, with the cycle's `now`).
     /// A damaged segment is an error naming it: treating its files as new would count
     /// their lines twice.
     pub fn load_sealed(
         &mut self,
         names: &[String],
         mut read: impl FnMut(&str) -> Result<Option<Vec<u8>>>,
-        now: crate::clock::Timestamp,
-        period: u32,
+        recheck: segment::Recheck,
     ) -> Result<()> {
         let s = &mut self.sealed;
         s.enabled = true;
@@ -161,7 +159,7 @@ impl Cursors {
             if !has_recs {
                 bail!("records: {SEALED_DIR}/{recs_name} is missing (its .keys file is there)");
             }
-            let due = segment::is_due(seq, now, period);
+            let due = recheck.due(seq);
             let path = |name: &str| format!("{SEALED_DIR}/{name}");
             if due || !has_keys {
                 let bytes = read(&recs_name)?

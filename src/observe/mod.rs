@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 pub use cursor::{recheck_hour, Cursor};
 pub use cursors::{cursors_from_json, deserialize_cursors, Cursors, SEALED_DIR};
 pub use identity::FP_BYTES;
-pub use segment::{recheck_hours, SEGMENT_ROWS};
+pub use segment::{recheck_hours, Recheck, SEGMENT_ROWS};
 
 /// One piece of traceable evidence (V5): where, when, what.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -93,13 +93,43 @@ pub fn recheck_hours(window_max: chrono::Duration) -> u32 {
     (window_max.num_hours() / 2).clamp(1, u32::MAX as i64) as u32
 }
 
-/// Whether a cycle at `now` re-checks segment `seq`: in the hour of each `period`
-/// (hours since the epoch, so a period of 24 is the same hour every day, UTC) that the
-/// segment's number picks.
-pub fn is_due(seq: u32, now: crate::clock::Timestamp, period: u32) -> bool {
-    let period = u64::from(period.max(1));
-    let hour = now.timestamp().div_euclid(3600) as u64;
-    hour % period == u64::from(seq) % period
+/// Which segments a cycle re-checks: each segment has one hour in every `period`
+/// (hours since the epoch, so a period of 24 is the same UTC hour each day), and a
+/// cycle re-checks the segments whose hour passed since the last cycle (`since`),
+/// its own hour included. Cycles every two hours, or a machine that slept, skip no
+/// segment; cycles further apart than a period re-check them all.
+#[derive(Debug, Clone, Copy)]
+pub struct Recheck {
+    /// The previous cycle's time (None: only the hour of `now`).
+    pub since: Option<crate::clock::Timestamp>,
+    pub now: crate::clock::Timestamp,
+    pub period: u32,
+}
+
+impl Recheck {
+    /// The hour of `now` alone.
+    pub fn at(now: crate::clock::Timestamp, period: u32) -> Recheck {
+        Recheck {
+            since: None,
+            now,
+            period,
+        }
+    }
+
+    pub fn due(&self, seq: u32) -> bool {
+        let hour = |t: crate::clock::Timestamp| t.timestamp().div_euclid(3600);
+        let period = i64::from(self.period.max(1));
+        let last = hour(self.now);
+        // The hours after the previous cycle's, up to this one's (at least this one).
+        let first = self.since.map_or(last, |s| (hour(s) + 1).min(last));
+        if last - first + 1 >= period {
+            return true;
+        }
+        // The first hour from `first` on that is the segment's.
+        let own = i64::from(seq) % period;
+        let next = first + (own - first).rem_euclid(period);
+        next <= last
+    }
 }
 
 impl Segment {
@@ -204,27 +234,51 @@ mod tests {
         assert_eq!(recheck_hours(week), 84);
         assert_eq!(recheck_hours(chrono::Duration::minutes(30)), 1);
         let t0 = crate::clock::parse_ts("2026-01-01T00:00:00Z").unwrap();
-        let hours = |seq: u32, period: u32| -> Vec<i64> {
+        let h = |n: i64| t0 + chrono::Duration::hours(n);
+        // Cycles every `step` hours from hour 0 over three periods: the hours at which
+        // segment `seq` is re-checked.
+        let due_at = |seq: u32, period: u32, step: i64| -> Vec<i64> {
             (0..3 * i64::from(period))
-                .filter(|h| is_due(seq, t0 + chrono::Duration::hours(*h), period))
+                .step_by(step as usize)
+                .filter(|n| {
+                    let since = (*n > 0).then(|| h(n - step));
+                    Recheck {
+                        since,
+                        now: h(*n) + chrono::Duration::minutes(17),
+                        period,
+                    }
+                    .due(seq)
+                })
                 .collect()
         };
-        // Once a period, a period apart, whatever the minute of the cycle.
-        let due = hours(5, 84);
-        assert_eq!(due.len(), 3, "{due:?}");
-        assert!(due.windows(2).all(|w| w[1] - w[0] == 84), "{due:?}");
-        let h = due[0];
-        assert!(is_due(5, t0 + chrono::Duration::minutes(h * 60 + 59), 84));
-        assert!(!is_due(5, t0 + chrono::Duration::hours(h + 1), 84));
-        // A day's period is the same UTC hour each day (segment 3 at 03:00).
-        assert_eq!(hours(3, 24), vec![3, 27, 51]);
+        // Hourly: once a period, a period apart.
+        let hourly = due_at(5, 84, 1);
+        assert_eq!(hourly, vec![5, 89, 173]);
+        // A day's period is the same UTC hour each day.
+        assert_eq!(due_at(3, 24, 1), vec![3, 27, 51]);
+        // Cycles every two hours (or skipped ones) miss no segment: the odd hour is
+        // caught by the next cycle.
+        assert_eq!(due_at(5, 84, 2), vec![6, 90, 174]);
+        assert_eq!(due_at(5, 84, 5), vec![5, 90, 175]);
+        // Further apart than a period: every segment, every cycle after the first.
+        assert_eq!(due_at(5, 84, 100), vec![100, 200]);
+        // A second cycle in the same hour, and the first cycle of all: that hour only.
+        assert!(Recheck {
+            since: Some(h(5)),
+            now: h(5),
+            period: 84
+        }
+        .due(5));
+        assert!(!Recheck {
+            since: Some(h(5)),
+            now: h(5),
+            period: 84
+        }
+        .due(6));
+        assert!(Recheck::at(h(6), 84).due(6) && !Recheck::at(h(6), 84).due(5));
         // Segments spread over the period's hours: 84 of them, one an hour.
         let per_hour: Vec<usize> = (0..84)
-            .map(|h| {
-                (1..=84)
-                    .filter(|s| is_due(*s, t0 + chrono::Duration::hours(h), 84))
-                    .count()
-            })
+            .map(|n| (1..=84).filter(|s| Recheck::at(h(n), 84).due(*s)).count())
             .collect();
         assert!(per_hour.iter().all(|n| *n == 1), "{per_hour:?}");
     }

@@ -36,8 +36,7 @@ impl Store {
         c.load_sealed(
             &names,
             |n| Ok(self.files.get(&format!("{prefix}{n}")).cloned()),
-            now,
-            if self.period == 0 { 24 } else { self.period },
+            super::segment::Recheck::at(now, if self.period == 0 { 24 } else { self.period }),
         )
         .unwrap();
         c
@@ -172,7 +171,7 @@ fn a_retired_file_is_re_checked_once_in_every_period() {
     assert_eq!(read.len(), 1, "{read:?}");
     let now = at(4) + chrono::Duration::hours(i64::from(read[0].0));
     assert_eq!(read[0].1, 2);
-    assert!(super::segment::is_due(1, now, store.period));
+    assert!(super::segment::Recheck::at(now, store.period).due(1));
 }
 
 #[test]
@@ -302,13 +301,15 @@ fn a_damaged_segment_is_an_error_that_names_it() {
     let names = vec!["000001.keys".to_string(), "000001.recs".to_string()];
     let read = |n: &str| Ok(store.files.get(&format!("{SEALED_DIR}/{n}")).cloned());
     let err = Cursors::new()
-        .load_sealed(&names, read, at(1), 24)
+        .load_sealed(&names, read, super::segment::Recheck::at(at(1), 24))
         .unwrap_err();
     assert!(format!("{err:#}").contains(&recs), "{err:#}");
     // The keys file alone (not due) loads; a missing records file is an error too.
-    assert!(Cursors::new().load_sealed(&names, read, at(2), 24).is_ok());
+    assert!(Cursors::new()
+        .load_sealed(&names, read, super::segment::Recheck::at(at(2), 24))
+        .is_ok());
     let err = Cursors::new()
-        .load_sealed(&names[..1], read, at(2), 24)
+        .load_sealed(&names[..1], read, super::segment::Recheck::at(at(2), 24))
         .unwrap_err();
     assert!(format!("{err:#}").contains("missing"), "{err:#}");
 }

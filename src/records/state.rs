@@ -32,8 +32,8 @@ impl State {
 
     /// The state a cycle reads from: `state.json` plus the sealed cursor segments
     /// (under `observe/sealed/`, sharded as `layout` says), so finished files are passed
-    /// over without a cursor each; the segments due at `now` for their re-check, once
-    /// every `recheck_hours`, with their records.
+    /// over without a cursor each; the segments due for their re-check (once every
+    /// `recheck_hours`, in the hours since the last cycle) with their records.
     pub fn load_for_cycle(
         records: &super::Records,
         now: Timestamp,
@@ -43,14 +43,21 @@ impl State {
         state.sealed_paths = records.sharded_files(SEALED_DIR)?.into_iter().collect();
         let names: Vec<String> = state.sealed_paths.keys().cloned().collect();
         let paths = &state.sealed_paths;
+        let since = state
+            .last_cycle_end
+            .as_deref()
+            .and_then(|t| crate::clock::parse_ts(t).ok());
         state.cursors.load_sealed(
             &names,
             |n| match paths.get(n) {
                 Some(p) => records.read(p),
                 None => Ok(None),
             },
-            now,
-            recheck_hours,
+            crate::observe::Recheck {
+                since,
+                now,
+                period: recheck_hours,
+            },
         )?;
         Ok(state)
     }

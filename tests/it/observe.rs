@@ -126,3 +126,37 @@ fn a_clock_that_jumps_forward_and_steps_back_loses_no_line() {
         ),
     );
 }
+
+/// A retired log is re-checked once in every period of half `window_max`, in its
+/// segment's hour. Cycles every two hours never run in that hour when it is odd: the
+/// next cycle re-checks the segments whose hour passed since the last one.
+#[test]
+fn a_retired_log_appended_to_is_read_by_cycles_that_skip_its_hour() {
+    let env = Env::new();
+    // window_max 8h: a period of 4 hours; segment 1's hour is 1 (mod 4), and T0 is
+    // midnight UTC, so cycles at even hours from T0 never run in it.
+    env.configure(&[
+        ("window_default: 24h", "window_default: 6h"),
+        ("window_max: 7d", "window_max: 8h"),
+    ]);
+    write_explorations(&env, 512, |i| Expl::healthy(&format!("r{i:03}"), h(-3)));
+    let first = env.cycle_json(&at(0));
+    assert_eq!(first["files_read"], 512, "{first}");
+    let line = format!(
+        r#"{{"event":"ENERGY_INJECTION","exploration_id":"r007","timestamp":"{}","energy_injection":{{"amount":0.5,"reason":"traversal"}}}}"#,
+        h(1).format("%Y-%m-%dT%H:%M:%S%.3fZ")
+    );
+    env.append(
+        "logs/traversal/traversal_r007.jsonl",
+        &format!("{line}\n{line}\n"),
+    );
+    let read: Vec<u64> = [2, 4, 6]
+        .iter()
+        .map(|n| env.cycle_json(&at(*n))["lines_read"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        read,
+        vec![2, 0, 0],
+        "lines read by the cycles at hours 2, 4 and 6"
+    );
+}
