@@ -93,9 +93,7 @@ impl Dir {
         Ok(Stat {
             ino: st.st_ino as u64,
             size: st.st_size as u64,
-            mtime_ns: (st.st_mtime as i64)
-                .saturating_mul(1_000_000_000)
-                .saturating_add(st.st_mtime_nsec as i64),
+            mtime_ns: super::identity::mtime_ns_of(st.st_mtime as i64, st.st_mtime_nsec as i64),
             kind: Kind::of_mode(st.st_mode),
         })
     }

@@ -317,6 +317,17 @@ impl InDir<'_> {
         })
     }
 
+    /// `see` one entry into `seen`; false when its kind cannot be told.
+    fn take(&self, e: &dirents::Raw, seen: &mut Vec<Seen>) -> bool {
+        match self.see(e) {
+            Ok(item) => {
+                seen.extend(item);
+                true
+            }
+            Err(()) => false,
+        }
+    }
+
     /// The entries before `SPLIT` (all of them when there is no `upper` half), then
     /// the upper half's. When the upper half's listing is not what a seek in hash
     /// order gives, this one lists on past `SPLIT` alone.
@@ -343,16 +354,12 @@ impl InDir<'_> {
                 }
             }
             pos = e.next;
-            match self.see(&e) {
-                Ok(Some(item)) => seen.push(item),
-                Ok(None) => {}
-                Err(()) => complete = false,
-            }
+            complete &= self.take(&e, &mut seen);
         }
         // Reaching the end before SPLIT is seeing everything: an upper half that is
         // not empty then is not trusted.
         if let Some(h) = upper {
-            let _ = h.join();
+            h.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
         }
         if let Some((more, whole)) = rest {
             seen.extend(more);
@@ -378,11 +385,7 @@ impl InDir<'_> {
                 return None;
             }
             pos = e.next;
-            match self.see(&e) {
-                Ok(Some(item)) => seen.push(item),
-                Ok(None) => {}
-                Err(()) => complete = false,
-            }
+            complete &= self.take(&e, &mut seen);
         }
         Some((seen, complete))
     }
@@ -673,6 +676,12 @@ mod tests {
             assert!(whole);
             let share = upper.len() as f64 / (n + 1) as f64;
             assert!((0.3..0.7).contains(&share), "upper half holds {share:.2}");
+            // An upper half that is not trusted: the lower half lists on alone.
+            let (mut entries, _) = Stream::open(&dir).unwrap();
+            let (alone, whole) =
+                std::thread::scope(|s| here.lower_half(&mut entries, Some(s.spawn(|| None))));
+            assert!(whole);
+            assert_eq!(alone.len(), n + 1, "every file and the subdirectory, once");
         } else {
             eprintln!("not ext4 here: the two-half listing was not exercised");
         }

@@ -61,9 +61,12 @@ pub fn fingerprint(first: &[u8]) -> u64 {
 /// Modification time in nanoseconds since the epoch (0 is "not known").
 pub fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
     use std::os::unix::fs::MetadataExt;
-    meta.mtime()
-        .saturating_mul(1_000_000_000)
-        .saturating_add(meta.mtime_nsec())
+    mtime_ns_of(meta.mtime(), meta.mtime_nsec())
+}
+
+/// `mtime_ns` from a `stat`'s seconds and nanoseconds.
+pub fn mtime_ns_of(secs: i64, nsec: i64) -> i64 {
+    secs.saturating_mul(1_000_000_000).saturating_add(nsec)
 }
 
 /// Reads the first `n` bytes of `file` (fewer if it is shorter) without moving its
