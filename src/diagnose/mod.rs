@@ -6,6 +6,7 @@
 
 pub mod attribute;
 pub mod detect;
+pub mod history_cache;
 pub mod patterns;
 
 #[cfg(test)]

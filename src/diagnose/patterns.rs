@@ -4,6 +4,7 @@
 //! A single occurrence is never a pattern, and a pattern whose metric is healthy is
 //! recorded but not acted on.
 
+use super::history_cache::{self, Source};
 use super::{detect, Pattern, PatternKind};
 use crate::audit::files;
 use crate::config::{Config, Direction};
@@ -15,7 +16,7 @@ use serde_json::json;
 use std::collections::BTreeMap;
 
 /// The metrics history: one row per cycle, aligned series per metric.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct History {
     pub cycles: Vec<(String, String)>,
     pub series: BTreeMap<String, Vec<Option<f64>>>,
@@ -53,26 +54,73 @@ impl History {
 
     /// Reads the newest metrics files, as many as hold at least the last `cycles`
     /// cycles: what drift, correlation, H9 and the report's charts look at
-    /// (`HISTORY_WINDOW`), at a cost that does not grow with the history.
+    /// (`HISTORY_WINDOW`), at a cost that does not grow with the history. Every file
+    /// but the newest comes from the local cache (`history_cache`) when the cache was
+    /// built from exactly those blobs: a cycle then parses only today's file.
     pub fn load_recent(records: &Records, cycles: usize) -> Result<History> {
         let Some(tip) = records.tip else {
             return Ok(History::default());
         };
-        let mut picked = vec![];
+        let git = records.git;
+        let cache = history_cache::load(git);
+        // Newest first; an older file's bytes are read only when the cache does not
+        // know how many cycles it holds.
+        let mut picked: Vec<(Source, Option<Vec<u8>>)> = vec![];
         let mut seen = 0;
-        files::newest_first(records.git, tip, DIR, |f| {
+        files::newest_first(git, tip, DIR, |f| {
             if seen >= cycles {
                 return Ok(false);
             }
-            if let Some(bytes) = records.read(f)? {
-                seen += cycles_in(&bytes);
-                picked.push(bytes);
-            }
+            let Some(blob) = git.blob_id(tip, f)? else {
+                return Ok(true);
+            };
+            let blob = blob.to_string();
+            let known = match (&cache, picked.is_empty()) {
+                (Some(c), false) => c.cycles_of(f, &blob),
+                _ => None,
+            };
+            let (n, bytes) = match known {
+                Some(n) => (n, None),
+                None => match records.read(f)? {
+                    Some(b) => (cycles_in(&b), Some(b)),
+                    None => return Ok(true),
+                },
+            };
+            seen += n;
+            let path = f.to_string();
+            picked.push((
+                Source {
+                    path,
+                    blob,
+                    cycles: n,
+                },
+                bytes,
+            ));
             Ok(true)
         })?;
-        let mut h = History::default();
-        for bytes in picked.iter().rev() {
-            h.read_csv(bytes);
+        picked.reverse();
+        let Some((_, newest)) = picked.pop() else {
+            return Ok(History::default());
+        };
+        let older: Vec<Source> = picked.iter().map(|(s, _)| s.clone()).collect();
+        let mut h = match cache {
+            Some(c) if c.files == older => History {
+                cycles: c.history.0,
+                series: c.history.1,
+            },
+            _ => {
+                let mut h = History::default();
+                for (s, bytes) in picked {
+                    if let Some(b) = bytes.map_or_else(|| records.read(&s.path), |b| Ok(Some(b)))? {
+                        h.read_csv(&b);
+                    }
+                }
+                history_cache::store(git, &older, &h.cycles, &h.series);
+                h
+            }
+        };
+        if let Some(b) = newest {
+            h.read_csv(&b);
         }
         Ok(h)
     }
@@ -91,7 +139,9 @@ impl History {
             if let (Some(c), Some(t), Some(m), Some(v)) =
                 (rec.get(0), rec.get(1), rec.get(2), rec.get(3))
             {
-                if let Ok(v) = v.parse::<f64>() {
+                // Non-finite values are never written (`push_cycle`); one edited
+                // in is not a measurement.
+                if let Some(v) = v.parse::<f64>().ok().filter(|v| v.is_finite()) {
                     self.push_value(c, t, m, v);
                 }
             }

@@ -2,13 +2,16 @@
 //! upgraded by the next cycle; the reading commands' summary gives the same health
 //! and invariants as every record; a cycle's commit costs the same after hundreds of
 //! cycles; closed proposals' branches are deleted after the retention time with their
-//! commits kept; logs past the configured size are reported, never deleted.
+//! commits kept; logs past the configured size are reported, never deleted; the cached
+//! metrics history is what reading the records gives.
 
 use crate::support::*;
 use improve::clock::parse_ts;
 use improve::config::Config;
 use improve::cycle::summary::{self, Summary};
 use improve::cycle::CycleRecord;
+use improve::diagnose::history_cache;
+use improve::diagnose::patterns::{History, METRICS_HEADER};
 use improve::git::Git;
 use improve::health::{self, Recorded};
 use improve::records::Records;
@@ -308,11 +311,17 @@ fn added_bytes(repo: &Path, from: &str, to: &str) -> u64 {
         .sum()
 }
 
-#[test]
-fn a_cycles_commit_costs_the_same_after_three_hundred_cycles() {
+/// A new repository with no commits, for writing records directly.
+fn empty_repo() -> (tempfile::TempDir, Git) {
     let dir = tempfile::tempdir().unwrap();
     git2::Repository::init(dir.path()).unwrap();
     let git = Git::open(dir.path()).unwrap();
+    (dir, git)
+}
+
+#[test]
+fn a_cycles_commit_costs_the_same_after_three_hundred_cycles() {
+    let (dir, git) = empty_repo();
     let mut records = Records::open(&git, "improve/records").unwrap();
     let t0 = parse_ts("2026-01-01T00:00:00Z").unwrap();
     let mut cost = vec![];
@@ -327,7 +336,7 @@ fn a_cycles_commit_costs_the_same_after_three_hundred_cycles() {
         summary::put_record(&records, &mut tx, &record_of(&cycle, &ts), None).unwrap();
         tx.put_json(&improve::learn::path(&cycle), &json!({"cycle": cycle}))
             .unwrap();
-        let rows = improve::diagnose::patterns::History::csv_rows(
+        let rows = History::csv_rows(
             &cycle,
             &ts,
             &[
@@ -336,11 +345,7 @@ fn a_cycles_commit_costs_the_same_after_three_hundred_cycles() {
             ]
             .into(),
         );
-        tx.append_csv(
-            &improve::diagnose::patterns::History::file_for(&ts),
-            improve::diagnose::patterns::METRICS_HEADER,
-            &rows,
-        );
+        tx.append_csv(&History::file_for(&ts), METRICS_HEADER, &rows);
         for phase in ["trigger", "observe", "diagnose", "learn"] {
             tx.audit(phase, "done", &cycle, json!({"files": 60}));
         }
@@ -505,4 +510,78 @@ fn logs_past_the_configured_size_are_reported_and_never_deleted() {
             .any(|i| i["id"] == "M5" && i["level"] == "HEALTHY"),
         "{h:#}"
     );
+}
+
+/// Commits one cycle's metrics rows at hour `k` (two metrics, values that vary).
+fn commit_metrics(records: &mut Records, k: i64) {
+    let now = parse_ts("2026-01-01T00:00:00Z").unwrap() + chrono::Duration::hours(k);
+    let ts = improve::clock::fmt_ts(now);
+    let cycle = format!("C-{k:06}");
+    let rows = History::csv_rows(
+        &cycle,
+        &ts,
+        &[
+            ("satisfaction".to_string(), 0.5 + (k % 7) as f64 / 10.0),
+            ("efficiency".into(), 1.0 / (k + 3) as f64),
+        ]
+        .into(),
+    );
+    let mut tx = records.tx();
+    tx.append_csv(&History::file_for(&ts), METRICS_HEADER, &rows);
+    tx.audit("learn", "done", &cycle, json!({}));
+    tx.commit(records, &cycle, now, &cycle).unwrap();
+}
+
+#[test]
+fn the_cached_metrics_history_is_what_reading_every_file_gives() {
+    let (dir, git) = empty_repo();
+    let mut records = Records::open(&git, "improve/records").unwrap();
+    let cache = dir.path().join(".git/improve/history.json");
+    // Four days and more of hourly cycles, a window of two days: the cache is built,
+    // used within a day, and rebuilt when a day begins and the oldest file leaves.
+    for k in 1..=110 {
+        commit_metrics(&mut records, k);
+        let cached = History::load_recent(&records, 48).unwrap();
+        std::fs::remove_file(&cache).unwrap();
+        let read = History::load_recent(&records, 48).unwrap();
+        assert_eq!(cached, read, "after cycle {k}");
+        assert!(read.cycles.len() >= 48.min(k as usize), "after cycle {k}");
+    }
+    assert!(cache.exists());
+}
+
+#[test]
+fn the_metrics_history_cache_stands_in_for_exactly_the_blobs_it_was_built_from() {
+    let (_dir, git) = empty_repo();
+    let mut records = Records::open(&git, "improve/records").unwrap();
+    for k in 1..=60 {
+        commit_metrics(&mut records, k);
+    }
+    let read = History::load_recent(&records, 48).unwrap();
+    // A cache whose history differs from its files' (as no cycle writes it) shows
+    // whether the files it names are read again.
+    let c = history_cache::load(&git).expect("the load wrote the cache");
+    let (mut cycles, series) = c.history;
+    cycles[0].1 = "marked".into();
+    history_cache::store(&git, &c.files, &cycles, &series);
+    commit_metrics(&mut records, 61);
+    let h = History::load_recent(&records, 48).unwrap();
+    assert_eq!(h.cycles[0].1, "marked", "the older days were read again");
+    // A day's file rewritten (another blob): the cache no longer stands for it.
+    let first = &c.files[0].path;
+    let mut tx = records.tx();
+    let bytes = records.read(first).unwrap().unwrap();
+    tx.put(
+        first,
+        [bytes.as_slice(), b"C-000000,2026-01-01T00:30:00Z,extra,1\n"].concat(),
+    );
+    tx.audit("learn", "done", "C-000062", json!({}));
+    let now = parse_ts("2026-01-03T14:00:00Z").unwrap();
+    tx.commit(&mut records, "C-000062", now, "C-000062")
+        .unwrap();
+    let h = History::load_recent(&records, 48).unwrap();
+    assert_ne!(h.cycles[0].1, "marked");
+    assert!(h.series.contains_key("extra"));
+    assert_eq!(h.series["satisfaction"].len(), h.cycles.len());
+    assert!(read.cycles.len() < h.cycles.len());
 }
