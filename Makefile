@@ -57,7 +57,7 @@ screenshot: browser-deps report
 
 # Long benchmarks and fuzzing stay out of `make test` (CI budget). `make bench` is the
 # observe benchmark and the long-life one (a simulated year of hourly cycles: about
-# 95 minutes on 2 cores); `make bench-life LIFE_CYCLES=300` is a quick long-life run of
+# an hour on 2 cores); `make bench-life LIFE_CYCLES=300` is a quick long-life run of
 # a few minutes. The system's logs are kept 30 days, as the README advises an operator
 # (LIFE_KEEP_LOG_DAYS=0 keeps every log). The systems run on a journaled ext4 made for
 # the run when root can loop-mount one (LIFE_FS=ext4; LIFE_FS= runs them in bench/out;
