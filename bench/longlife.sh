@@ -62,7 +62,7 @@ else
     ROOT=$OUT
 fi
 ROOT=$(realpath "$ROOT")
-FS_NOTE="$FS_NOTE ($(findmnt -n -o FSTYPE,OPTIONS --target "$ROOT" 2>/dev/null | cut -c1-60))"
+FS_NOTE="$FS_NOTE ($(findmnt -n -o FSTYPE,OPTIONS --target "$ROOT" 2>/dev/null | cut -c1-60 || true))"
 DIR="$ROOT/life-system"
 mkdir -p "$ROOT"
 [ -x /usr/bin/time ] || { apt-get install -y -q time >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q time >/dev/null; }; }
