@@ -171,7 +171,8 @@ impl Git {
         Ok(statuses.iter().all(|s| s.status() == git2::Status::CURRENT))
     }
 
-    fn read_blob(&self, id: Oid, path: &str, commit: Oid) -> Result<Vec<u8>> {
+    /// The blob `id`, which is `path` in `commit` (both name it in an error).
+    pub fn read_blob(&self, id: Oid, path: &str, commit: Oid) -> Result<Vec<u8>> {
         let blob = self
             .repo
             .find_blob(id)

@@ -32,14 +32,12 @@ struct Stored {
     series: BTreeMap<String, Vec<Option<f64>>>,
 }
 
-/// A metrics history (`patterns::History`'s fields): cycle ids and stamps, and one
-/// series a metric aligned with them.
-pub type Rows = (Vec<(String, String)>, BTreeMap<String, Vec<Option<f64>>>);
-
-/// What the cache holds: the history of `files`, in order.
+/// What the cache holds: the history of `files`, in order (`patterns::History`'s
+/// fields: cycle ids and stamps, and one series a metric aligned with them).
 pub struct Cached {
     pub files: Vec<Source>,
-    pub history: Rows,
+    pub cycles: Vec<(String, String)>,
+    pub series: BTreeMap<String, Vec<Option<f64>>>,
 }
 
 impl Cached {
@@ -65,7 +63,8 @@ pub fn load(git: &Git) -> Option<Cached> {
     }
     Some(Cached {
         files: s.files,
-        history: (s.cycles, s.series),
+        cycles: s.cycles,
+        series: s.series,
     })
 }
 

@@ -65,26 +65,26 @@ impl History {
         let cache = history_cache::load(git);
         // Newest first; an older file's bytes are read only when the cache does not
         // know how many cycles it holds.
-        let mut picked: Vec<(Source, Option<Vec<u8>>)> = vec![];
+        let mut picked: Vec<(Source, git2::Oid, Option<Vec<u8>>)> = vec![];
         let mut seen = 0;
         files::newest_first(git, tip, DIR, |f| {
             if seen >= cycles {
                 return Ok(false);
             }
-            let Some(blob) = git.blob_id(tip, f)? else {
+            let Some(id) = git.blob_id(tip, f)? else {
                 return Ok(true);
             };
-            let blob = blob.to_string();
+            let blob = id.to_string();
             let known = match (&cache, picked.is_empty()) {
                 (Some(c), false) => c.cycles_of(f, &blob),
                 _ => None,
             };
             let (n, bytes) = match known {
                 Some(n) => (n, None),
-                None => match records.read(f)? {
-                    Some(b) => (cycles_in(&b), Some(b)),
-                    None => return Ok(true),
-                },
+                None => {
+                    let b = git.read_blob(id, f, tip)?;
+                    (cycles_in(&b), Some(b))
+                }
             };
             seen += n;
             let path = f.to_string();
@@ -94,26 +94,29 @@ impl History {
                     blob,
                     cycles: n,
                 },
+                id,
                 bytes,
             ));
             Ok(true)
         })?;
         picked.reverse();
-        let Some((_, newest)) = picked.pop() else {
+        let Some((_, _, newest)) = picked.pop() else {
             return Ok(History::default());
         };
-        let older: Vec<Source> = picked.iter().map(|(s, _)| s.clone()).collect();
+        let older: Vec<Source> = picked.iter().map(|(s, ..)| s.clone()).collect();
         let mut h = match cache {
             Some(c) if c.files == older => History {
-                cycles: c.history.0,
-                series: c.history.1,
+                cycles: c.cycles,
+                series: c.series,
             },
             _ => {
                 let mut h = History::default();
-                for (s, bytes) in picked {
-                    if let Some(b) = bytes.map_or_else(|| records.read(&s.path), |b| Ok(Some(b)))? {
-                        h.read_csv(&b);
-                    }
+                for (s, id, bytes) in picked {
+                    let b = match bytes {
+                        Some(b) => b,
+                        None => git.read_blob(id, &s.path, tip)?,
+                    };
+                    h.read_csv(&b);
                 }
                 history_cache::store(git, &older, &h.cycles, &h.series);
                 h

@@ -561,9 +561,9 @@ fn the_metrics_history_cache_stands_in_for_exactly_the_blobs_it_was_built_from()
     // A cache whose history differs from its files' (as no cycle writes it) shows
     // whether the files it names are read again.
     let c = history_cache::load(&git).expect("the load wrote the cache");
-    let (mut cycles, series) = c.history;
+    let mut cycles = c.cycles.clone();
     cycles[0].1 = "marked".into();
-    history_cache::store(&git, &c.files, &cycles, &series);
+    history_cache::store(&git, &c.files, &cycles, &c.series);
     commit_metrics(&mut records, 61);
     let h = History::load_recent(&records, 48).unwrap();
     assert_eq!(h.cycles[0].1, "marked", "the older days were read again");
