@@ -38,8 +38,8 @@ mkdir -p "$OUT"
 # cycle's forty file creations cost 0.8 ms each instead of 0.03 ms; the first window,
 # with nothing packed or pruned yet, never pays it. A deployment's cycles are an hour
 # apart, and on a journaled ext4, what most Linux hosts run, the check does not exist.
-FS_NOTE="the systems in the directory given"
 if [ -n "${LIFE_ROOT:-}" ]; then
+    FS_NOTE="the systems in $LIFE_ROOT"
     ROOT=$LIFE_ROOT
 elif [ "${LIFE_FS:-}" = ext4 ]; then
     IMG="$OUT/life-fs.img"
@@ -159,22 +159,30 @@ prune_logs() { # hour
     return 0
 }
 
+# One timed cycle of the system in $1 at $2: sets RC, WALL (s), RSS (KB), CPU (s).
+timed_cycle() { # dir now
+    local t0 t1 usr sys
+    RC=0
+    t0=$(date +%s%N)
+    /usr/bin/time -f "%M %U %S" -o "$OUT/time.cycle" "$BIN" --repo "$1" --now "$2" -q cycle > /dev/null 2>"$OUT/cycle.err" || RC=$?
+    t1=$(date +%s%N)
+    if [ "$RC" -ne 0 ]; then
+        FAILED=$(( FAILED + 1 ))
+        echo "cycle of $1 at $2 exited $RC: $(head -c 300 "$OUT/cycle.err")" >&2
+    fi
+    read -r RSS usr sys < <(tail -1 "$OUT/time.cycle")
+    WALL=$(awk "BEGIN { print ($t1 - $t0) / 1e9 }")
+    CPU=$(awk "BEGIN { print $usr + $sys }")
+}
+
 # One cycle of the first window again, on the replay copy (same inputs as the first
 # run: the same simulated hour of the same demo system).
 replay() { # cycle
-    local now t0 t1 rc=0 rss usr sys
+    local now
     now=$(ts "$1")
     "$BIN" --repo "$REPLAY" --now "$now" -q demo simulate --hours 1 > /dev/null
-    t0=$(date +%s%N)
-    /usr/bin/time -f "%M %U %S" -o "$OUT/time.replay" "$BIN" --repo "$REPLAY" --now "$now" -q cycle > /dev/null 2>"$OUT/cycle.err" || rc=$?
-    t1=$(date +%s%N)
-    if [ "$rc" -ne 0 ]; then
-        FAILED=$(( FAILED + 1 ))
-        echo "replayed cycle $1 at $now exited $rc: $(head -c 300 "$OUT/cycle.err")" >&2
-    fi
-    read -r rss usr sys < <(tail -1 "$OUT/time.replay")
-    printf '%d\t%s\t%.4f\t%s\t%.2f\t%d\n' "$1" "$now" "$(awk "BEGIN { print ($t1 - $t0) / 1e9 }")" \
-        "$rss" "$(awk "BEGIN { print $usr + $sys }")" "$rc" >> "$RTSV"
+    timed_cycle "$REPLAY" "$now"
+    printf '%d\t%s\t%.4f\t%s\t%.2f\t%d\n' "$1" "$now" "$WALL" "$RSS" "$CPU" "$RC" >> "$RTSV"
 }
 
 FAILED=0
@@ -190,21 +198,12 @@ for (( k = 1; k <= N; k++ )); do
     fi
     "$BIN" --repo "$DIR" --now "$now" -q demo simulate --hours 1 > /dev/null
     before=$(git -C "$DIR" rev-parse improve/records)
-    t0=$(date +%s%N)
-    rc=0
-    /usr/bin/time -f "%M %U %S" -o "$OUT/time.cycle" "$BIN" --repo "$DIR" --now "$now" -q cycle > /dev/null 2>"$OUT/cycle.err" || rc=$?
-    t1=$(date +%s%N)
+    timed_cycle "$DIR" "$now"
     after=$(git -C "$DIR" rev-parse improve/records)
-    if [ "$rc" -ne 0 ]; then
-        FAILED=$(( FAILED + 1 ))
-        echo "cycle $k at $now exited $rc: $(head -c 300 "$OUT/cycle.err")" >&2
-    fi
     read -r commits max_commit < <(commit_bytes "$before" "$after")
-    read -r rss usr sys < <(tail -1 "$OUT/time.cycle")
     logs=$(find "$DIR/logs" -type f | wc -l)
-    printf '%d\t%s\t%.4f\t%s\t%s\t%d\t%d\t%d\t%.2f\t%d\n' "$k" "$now" "$(awk "BEGIN { print ($t1 - $t0) / 1e9 }")" \
-        "$rss" "$(records_bytes "$before" "$after")" "$rc" "$commits" "$max_commit" \
-        "$(awk "BEGIN { print $usr + $sys }")" "$logs" >> "$TSV"
+    printf '%d\t%s\t%.4f\t%s\t%s\t%d\t%d\t%d\t%.2f\t%d\n' "$k" "$now" "$WALL" \
+        "$RSS" "$(records_bytes "$before" "$after")" "$RC" "$commits" "$max_commit" "$CPU" "$logs" >> "$TSV"
     [ "$PAIRED" -eq 1 ] && [ "$j" -ge 1 ] && (( j % 2 == 0 )) && replay "$j"
     [ "$k" -eq "$W" ] && checkpoint first "$k" "$now"
     (( k % 500 == 0 )) && echo "  $k of $N cycles" >&2
